@@ -1,0 +1,10 @@
+"""Durable orchestrators: each module reads top to bottom like a runbook step and owns one blueprint.
+
+`blueprints` lists every blueprint so `function_app.py` can register them without knowing the modules.
+"""
+
+import azure.durable_functions as df
+
+blueprints: list[df.Blueprint] = []
+
+__all__ = ["blueprints"]

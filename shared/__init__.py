@@ -1,0 +1,1 @@
+"""The app's own shared code: the migration plan, typed AVS and HCX clients, findings, settings."""
