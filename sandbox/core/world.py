@@ -86,6 +86,10 @@ class ArmView(Protocol):
 
     def clouds_connected(self) -> bool: ...
 
+    def ensure_segment(self, side: Side, name: str, gateway_cidr: str, connected_gateway: str | None) -> None:
+        """Make an NSX segment exist at `side` (HCX Network Extension creates the destination one)."""
+        ...
+
 
 class HcxView(Protocol):
     """What one HCX simulator may ask the other (or the sandbox may ask either)."""
@@ -138,6 +142,8 @@ class World:
         self.arm: ArmView | None = None
         self.hcx: dict[Side, HcxView] = {}
         self.hcx_urls: dict[Side, str] = {}
+        # PEM of each HCX Manager's server certificate (sandbox.core.tls), for the pairing trust step.
+        self.hcx_certificates: dict[Side, str] = {}
 
     def cloud(self, side: Side) -> CloudSpec:
         spec: CloudSpec = getattr(self.scenario, side)
