@@ -180,9 +180,12 @@ class CloudSpec(_Spec):
 
 
 class ConnectivitySpec(_Spec):
-    # Interconnect (cloudLinks) is the same-region tool, Global Reach the cross-region one.
+    # Interconnect (cloudLinks) is the same-region tool, Global Reach the cross-region one; both are
+    # Gen 1 tools. A Gen 2 cloud connects through its VNet (peering or an ExpressRoute gateway
+    # connection), a Microsoft.Network operation outside the AVS API, so the scenario states it.
     interconnect: bool = False
     global_reach: Literal["none", "connecting", "connected"] = "none"
+    vnet_peering: bool = False
     link_gbps: Annotated[float, Field(gt=0)] = 10.0
     # Share of the link's nominal capacity migration traffic really gets (anchors.md §5: 0.6-0.8).
     efficiency: Annotated[float, Field(gt=0, le=1)] = 0.8
@@ -266,8 +269,19 @@ class Scenario(_Spec):
             self.destination.name,
         ):
             raise ValueError("source and destination must be different private clouds")
+        self._check_connectivity()
         for side in ("source", "destination"):
             cloud: CloudSpec = getattr(self, side)
+            _unique(f"{side}.networks", [n.name for n in cloud.networks])
+            _unique(f"{side}.segments", [s.name for s in cloud.segments])
+            _unique(f"{side}.datastores", [d.name for d in cloud.datastores])
+            _unique(f"{side}.clusters", [c.name for c in cloud.clusters])
+            for i, seg in enumerate(cloud.segments):
+                if seg.connected_gateway is not None and seg.connected_gateway not in cloud.gateways:
+                    raise ValueError(
+                        f"{side}.segments[{i}].connected_gateway: {seg.connected_gateway!r} is not one of "
+                        f"{side}.gateways {cloud.gateways}"
+                    )
             names = [vm.name for vm in cloud.vms]
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
@@ -281,7 +295,52 @@ class Scenario(_Spec):
                 missing = [n for n in gen.networks if n not in known]
                 if missing:
                     raise ValueError(f"{side}.vm_generators[{i}].networks: unknown networks {missing}")
+        _unique("service_meshes", [m.name for m in self.service_meshes])
+        source_vms = {vm.name for vm in self.source.vms} | set(_generated_names(self.source))
+        for i, failure in enumerate(self.faults.vm_failures):
+            if failure.vm not in source_vms:
+                raise ValueError(f"faults.vm_failures[{i}].vm: no source VM is named {failure.vm!r}")
+        source_networks = {n.name for n in self.source.networks}
+        for i, ext in enumerate(self.faults.extension_failures):
+            if ext.network not in source_networks:
+                raise ValueError(f"faults.extension_failures[{i}].network: no source network {ext.network!r}")
         return self
+
+    def _check_connectivity(self) -> None:
+        conn = self.connectivity
+        gen1 = self.source.generation == 1 and self.destination.generation == 1
+        if conn.interconnect and not gen1:
+            raise ValueError(
+                "connectivity.interconnect: AVS Interconnect (cloudLinks) links Gen 1 clouds only"
+            )
+        if conn.interconnect and self.source.region != self.destination.region:
+            raise ValueError(
+                "connectivity.interconnect: AVS Interconnect links clouds in the same region only "
+                f"({self.source.region} vs {self.destination.region}); use global_reach"
+            )
+        if conn.global_reach != "none" and not gen1:
+            raise ValueError(
+                "connectivity.global_reach: Global Reach between private clouds needs Gen 1 circuits"
+            )
+        if conn.vnet_peering and gen1:
+            raise ValueError(
+                "connectivity.vnet_peering: only a Gen 2 cloud (generation: 2) has a VNet to connect"
+            )
+
+
+def _unique(field: str, names: list[str]) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"{field}: duplicate names {duplicates}")
+
+
+def _generated_names(cloud: CloudSpec) -> list[str]:
+    """The names `vm_generators` expand to; they depend on the counts only, never on the seed."""
+    names: list[str] = []
+    for gen in cloud.vm_generators:
+        width = max(3, len(str(gen.start_index + gen.count - 1)))
+        names.extend(f"{gen.name_prefix}-{gen.start_index + i:0{width}d}" for i in range(gen.count))
+    return names
 
 
 class ScenarioError(ValueError):
@@ -295,11 +354,19 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return out or "(root)"
 
 
+def _line(loc: tuple[int | str, ...], msg: str) -> str:
+    # Cross-field checks raise at the model level with the dotted field already in the message.
+    msg = msg.removeprefix("Value error, ")
+    if not loc and ":" in msg.split(" ", 1)[0]:
+        return msg
+    return f"{_dotted(loc)}: {msg}"
+
+
 def parse_scenario(data: Any) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{_dotted(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        lines = [_line(err["loc"], err["msg"]) for err in exc.errors()]
         raise ScenarioError("invalid scenario:\n  " + "\n  ".join(lines)) from None
 
 

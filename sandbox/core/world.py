@@ -10,6 +10,11 @@ cloud) each keep their own state, but facts that cross the two APIs live here:
   during pairing and when a migrated VM lands);
 * seeded random streams, the event log that proves determinism, and the introspection counters.
 
+Counter families in `Stats` (what `GET /_sandbox/stats` groups by): `requests:<server>` keyed by
+"METHOD /route/pattern" (server = `arm`, `hcx:source`, `hcx:destination`), `faults:<server>` keyed by
+the fault (`429`, `503`, `outage`), and `migration_starts` keyed by VM name. A simulator may add its
+own families; they are served as they are.
+
 Every backend method that reads or changes state holds `world.lock`, so the servers (one event loop
 thread) and tests that drive backends directly (the test thread) never race. This module depends on
 the standard library and the scenario model only.
@@ -32,7 +37,7 @@ from sandbox.core.scenario import CloudSpec, Scenario, VmGenerator, VmSpec
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["ArmView", "Credentials", "Event", "HcxView", "Side", "Stats", "World", "expand_vms"]
+__all__ = ["SIDES", "ArmView", "Credentials", "Event", "HcxView", "Side", "Stats", "World", "expand_vms"]
 
 Side = Literal["source", "destination"]
 SIDES: tuple[Side, Side] = ("source", "destination")
@@ -157,9 +162,30 @@ class World:
         digest = hashlib.sha256(f"{self.scenario.seed}:{stream}".encode()).digest()
         return random.Random(int.from_bytes(digest[:8], "big"))
 
-    def record(self, source: str, kind: str, **detail: Any) -> None:
+    def record(self, source: str, kind: str, *, at: datetime | None = None, **detail: Any) -> None:
+        """Append an event; `at` backdates it to when a time-driven transition was due (a transition
+        is applied lazily, on the next request, but it happened at its due time)."""
         with self.lock:
-            self.events.append(Event(self.now(), source, kind, tuple(sorted(detail.items()))))
+            self.events.append(Event(at or self.now(), source, kind, tuple(sorted(detail.items()))))
+
+    def cloud_id(self, side: Side) -> str:
+        """The ARM resource id of the side's private cloud."""
+        cloud = self.cloud(side)
+        return (
+            f"/subscriptions/{self.scenario.subscription_id}/resourceGroups/{cloud.resource_group}"
+            f"/providers/Microsoft.AVS/privateClouds/{cloud.name}"
+        )
+
+    def hcx_host(self, side: Side) -> str:
+        """The HCX Cloud Manager's host name, shaped like AVS's (`hcx.<id>.<region>.avs.azure.com`);
+        it appears in the manager's certificate SANs and in ARM endpoints before a server is bound."""
+        cloud = self.cloud(side)
+        tag = hashlib.sha256(self.cloud_id(side).lower().encode()).hexdigest()[:22]
+        return f"hcx.{tag}.{cloud.region}.avs.azure.com"
+
+    def minutes_since_start(self) -> float:
+        """Simulated minutes since the scenario's start (fault windows are expressed in these)."""
+        return (self.now() - self.scenario.start).total_seconds() / 60
 
     def _password(self, side: Side) -> str:
         rng = self.rng(f"password:{side}")
