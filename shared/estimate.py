@@ -14,17 +14,16 @@ The model, per wave (docs/planning.md draws it):
 
 1. **Transfer** (Bulk/RAV initial sync, vMotion, Cold) is a fluid-flow simulation. Every VM that is
    transferring gets the same rate, ``min(1 Gbps, A / n)`` with ``n`` transfers in flight and the
-   aggregate ``A = min(link × efficiency, meshes × IX per mesh × 1.6 Gbps)``. Bulk and RAV VMs are
-   admitted up to the concurrency cap ``C = min(plan limit, 200 × meshes, 300 per manager)``; vMotion
-   and Cold VMs go one at a time, each holding its turn through its own switchover overhead. VMs are
-   admitted largest first (the order that finishes a wave soonest); the order they are given in does
-   not matter.
+   aggregate ``A = min(link × efficiency, meshes × IX per mesh × 1.6 Gbps)``. Bulk, RAV and Cold VMs
+   are admitted up to the concurrency cap ``C = min(plan limit, 200 × meshes, 300 per manager)``;
+   vMotions go one at a time, each holding its turn through its switchover overhead. VMs are admitted
+   largest first (the order that finishes a wave soonest); the order they are given in does not matter.
 2. **Waiting** for the switchover window: Bulk/RAV replicas delta-sync every RPO (2 h), each sync
    moving ``churn × RPO`` bytes.
 3. **Switchover**: Bulk switchovers run in parallel, each ``overhead + final delta / rate``; RAV
    switchovers run one at a time per IX appliance (list scheduling on ``meshes × IX per mesh`` lanes),
    each ``overhead + (final delta + memory) / rate``. The final delta is the churn since the last sync,
-   at most one RPO's worth.
+   at most one RPO's worth. A Cold VM is powered on at the destination as soon as its copy ends.
 
 The **physical lower bound** of a wave is what no schedule can beat, data movement only, no overheads:
 ``max(Σ bytes / A, largest VM / r, Σ serial bytes / r)`` with ``r = min(1 Gbps, A)``. For a single VM
@@ -42,6 +41,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "CAPPED_TYPES",
     "BandwidthModel",
     "MigrationType",
     "PlanEstimate",
@@ -62,7 +62,9 @@ MINUTE = 60.0
 
 MigrationType = Literal["bulk", "rav", "vmotion", "cold"]
 # Bulk and RAV count against HCX's concurrency maximums; vMotion is serial (anchors.md §1.1 [H2]).
-POOLED: frozenset[str] = frozenset({"bulk", "rav"})
+# inferred: HCX documents no Cold limit ("small scale"); counting Cold against the cap is conservative.
+CAPPED_TYPES: frozenset[str] = frozenset({"bulk", "rav", "cold"})
+SCHEDULABLE: frozenset[str] = frozenset({"bulk", "rav"})  # Cold and vMotion run at once (§1.3)
 
 
 class _Model(BaseModel):
@@ -208,7 +210,7 @@ def transfer_lower_bound_s(vms: Sequence[VmLoad], bw: BandwidthModel) -> float:
     if not vms:
         return 0.0
     bits = [_bits(v) for v in vms]
-    serial = sum(b for b, v in zip(bits, vms, strict=True) if v.migration_type not in POOLED)
+    serial = sum(b for b, v in zip(bits, vms, strict=True) if v.migration_type == "vmotion")
     return max(
         sum(bits) / (bw.aggregate_gbps * GBPS),
         max(bits) / (bw.single_gbps * GBPS),
@@ -227,9 +229,8 @@ def _simulate_transfers(
     n = len(vms)
     start, end, release = [0.0] * n, [0.0] * n, [0.0] * n
     order = sorted(range(n), key=lambda i: (-_bits(vms[i]), vms[i].name))
-    pool_q = deque(i for i in order if vms[i].migration_type in POOLED)
-    serial_q = deque(i for i in order if vms[i].migration_type not in POOLED)
-    overhead = {"vmotion": bw.vmotion_overhead_minutes * MINUTE, "cold": bw.cold_overhead_minutes * MINUTE}
+    pool_q = deque(i for i in order if vms[i].migration_type in CAPPED_TYPES)
+    serial_q = deque(i for i in order if vms[i].migration_type not in CAPPED_TYPES)
     cap, per_vm, aggregate = bw.concurrency, bw.per_migration_gbps * GBPS, bw.aggregate_gbps * GBPS
     t = service = 0.0
     moving: list[tuple[float, int]] = []  # (service level at which the VM's transfer ends, index)
@@ -260,10 +261,10 @@ def _simulate_transfers(
         while moving and moving[0][0] - service <= 1e-9 * max(1.0, moving[0][0]):
             _, i = heapq.heappop(moving)
             end[i] = t
-            if vms[i].migration_type in POOLED:
+            if vms[i].migration_type in CAPPED_TYPES:
                 pool_active -= 1
             else:
-                heapq.heappush(tails, (t + overhead[vms[i].migration_type], i))
+                heapq.heappush(tails, (t + bw.vmotion_overhead_minutes * MINUTE, i))
         while tails and tails[0][0] <= t + 1e-9:
             _, i = heapq.heappop(tails)
             release[i] = t
@@ -276,7 +277,7 @@ def estimate_wave(vms: Sequence[VmLoad], bw: BandwidthModel, window: Window | No
     """Expected timeline and physical lower bound of one wave; ``window=None`` = switch over at once."""
     warnings: list[str] = []
     start, end, release = _simulate_transfers(vms, bw)
-    pooled = [i for i, v in enumerate(vms) if v.migration_type in POOLED]
+    pooled = [i for i, v in enumerate(vms) if v.migration_type in SCHEDULABLE]
     last_pool_transfer = max((end[i] for i in pooled), default=0.0)
     opens: float | None = None
     if window is not None:
@@ -330,14 +331,17 @@ def estimate_wave(vms: Sequence[VmLoad], bw: BandwidthModel, window: Window | No
             lower_bound_s=_bits(vm) / single,
         )
     for i, vm in enumerate(vms):
-        if out[i] is None:  # vMotion and Cold: switchover is the tail of their serial turn
+        if out[i] is None:  # vMotion: the tail of its serial turn; Cold: power-on at the destination
+            done = (
+                release[i] if vm.migration_type == "vmotion" else end[i] + bw.cold_overhead_minutes * MINUTE
+            )
             out[i] = VmEstimate(
                 name=vm.name,
                 migration_type=vm.migration_type,
                 transfer_start_s=start[i],
                 transfer_end_s=end[i],
                 switchover_start_s=end[i],
-                switchover_end_s=release[i],
+                switchover_end_s=done,
                 initial_bytes=round(_bits(vm) / 8),
                 delta_bytes=0,
                 delta_syncs=0,
