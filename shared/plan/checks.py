@@ -15,7 +15,6 @@ This module depends on the plan models, `shared.cloud` and `shared.findings` onl
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -48,12 +47,13 @@ def contradictions(plan: MigrationPlan) -> list[Issue]:
     issues += _settings(plan, plan.migration, None, "/migration", known)
     issues += _waves(plan, known)
     issues += _cutover(plan)
-    names = Counter(w.name for w in plan.notifications.webhooks)
+    hooks: set[str] = set()
     for i, hook in enumerate(plan.notifications.webhooks):
-        if names[hook.name] > 1:
+        if hook.name in hooks:
             issues.append(
                 _issue(f"/notifications/webhooks/{i}/name", f"webhook name {hook.name!r} is used twice")
             )
+        hooks.add(hook.name)
     return issues
 
 
@@ -159,9 +159,9 @@ def _settings(
     mappings: list[NetworkMapping] = (
         (override.network_mappings or []) if in_wave and override else effective.network_mappings
     )
-    sources = Counter(m.source for m in mappings)
+    sources: set[str] = set()
     for k, mapping in enumerate(mappings):
-        if sources[mapping.source] > 1:
+        if mapping.source in sources:
             issues.append(
                 _issue(
                     f"{base}/network_mappings/{k}/source",
@@ -176,6 +176,7 @@ def _settings(
                     "nor declared in destination_networks",
                 )
             )
+        sources.add(mapping.source)
     return issues
 
 
