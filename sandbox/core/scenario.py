@@ -175,7 +175,10 @@ class CloudSpec(_Spec):
     @field_validator("network_block")
     @classmethod
     def _block(cls, value: str) -> str:
-        ipaddress.ip_network(value)
+        # AVS takes exactly a /22 and carves management, vMotion, HCX and circuit ranges from it.
+        block = ipaddress.ip_network(value)
+        if block.version != 4 or block.prefixlen != 22:
+            raise ValueError("a private cloud's network block must be an IPv4 /22, e.g. 10.0.0.0/22")
         return value
 
 
