@@ -12,10 +12,12 @@ How (docs/planning.md has the long form):
 1. Each VM gets a migration type (powered-off VMs go Cold) and a load for the estimator.
 2. Large (used data ≥ `large_vm_gb`) and write-heavy (churn ≥ `write_heavy_gb_per_hour`) VMs are set
    aside; they get waves of their own, `isolate_per_wave` VMs each, after the others.
-3. The rest form *units*: the VMs of one application (the `app` tag, else a non-generic folder) stay
-   together; a VM with neither is a unit alone. A unit too big for one wave is split into the fewest
-   chunks that fit, keeping VMs of a network next to each other.
-4. An optional pilot wave takes the smallest whole units, up to `pilot_vms` VMs.
+3. The rest form *units*: the VMs of one application (the `app` tag, else a non-generic folder) and
+   one migration type stay together; a VM with neither is a unit alone. A wave holds one migration
+   type, because a plan sets the type per wave (`shared.plan`), so an application's powered-off VMs
+   (Cold) travel in a neighbouring wave. A unit too big for one wave is split into the fewest chunks
+   that fit, keeping VMs of a network next to each other.
+4. An optional pilot wave takes the smallest whole units of the default type, up to `pilot_vms` VMs.
 5. Units are sorted by their main network, larger first, and packed first-fit into the recently opened
    waves, so VMs of one network land in the same or neighbouring waves.
 
@@ -175,6 +177,10 @@ class _Unit:
         return sum(v.used_gb for v in self.vms)
 
     @property
+    def migration_type(self) -> str:
+        return self.vms[0].migration_type
+
+    @property
     def main_network(self) -> str:
         counts = Counter(n for v in self.vms for n in v.networks)
         if not counts:
@@ -302,7 +308,7 @@ def plan_waves(inventory: Sequence[InventoryVm], options: PlannerOptions | None 
     fit = _Fit(options)
     prepared = [_prepare(vm, options) for vm in sorted(inventory, key=lambda v: v.name)]
     heavy = [v for v in prepared if v.isolated_because]
-    groups: dict[str | None, list[PlannedVm]] = {}
+    groups: dict[tuple[str, str], list[PlannedVm]] = {}
     lone: list[_Unit] = []
     for vm in prepared:
         if vm.isolated_because:
@@ -310,10 +316,10 @@ def plan_waves(inventory: Sequence[InventoryVm], options: PlannerOptions | None 
         if vm.group is None:
             lone.append(_Unit(None, [vm]))
         else:
-            groups.setdefault(vm.group, []).append(vm)
-    units = lone + [_Unit(k, chunk) for k, members in groups.items() for chunk in _chunks(members, fit)]
+            groups.setdefault((vm.group, vm.migration_type), []).append(vm)
+    units = lone + [_Unit(k[0], chunk) for k, members in groups.items() for chunk in _chunks(members, fit)]
     plan_warnings: list[str] = []
-    split = sorted(k for k, m in groups.items() if k is not None and not fit.fits(m))
+    split = sorted({k[0] for k, m in groups.items() if not fit.fits(m)})
     if split:
         plan_warnings.append(
             f"{len(split)} application group(s) too large for one wave were split: {split[:5]}"
@@ -323,6 +329,8 @@ def plan_waves(inventory: Sequence[InventoryVm], options: PlannerOptions | None 
     if options.pilot_vms:
         pilot: list[PlannedVm] = []
         for unit in sorted(units, key=lambda u: (u.used_gb, len(u.vms), u.vms[0].name)):
+            if unit.migration_type != options.migration_type:
+                continue
             if len(pilot) + len(unit.vms) <= options.pilot_vms and fit.fits([*pilot, *unit.vms]):
                 pilot.extend(unit.vms)
                 units.remove(unit)
@@ -330,9 +338,9 @@ def plan_waves(inventory: Sequence[InventoryVm], options: PlannerOptions | None 
             packed.append(("pilot", pilot))
 
     standard: list[list[PlannedVm]] = []
-    for unit in sorted(units, key=lambda u: (u.main_network, -u.used_gb, u.vms[0].name)):
+    for unit in sorted(units, key=lambda u: (u.migration_type, u.main_network, -u.used_gb, u.vms[0].name)):
         for wave in standard[-OPEN_WAVES:]:
-            if fit.fits([*wave, *unit.vms]):
+            if wave[0].migration_type == unit.migration_type and fit.fits([*wave, *unit.vms]):
                 wave.extend(unit.vms)
                 break
         else:
@@ -340,8 +348,14 @@ def plan_waves(inventory: Sequence[InventoryVm], options: PlannerOptions | None 
     packed += [("standard", w) for w in standard]
 
     isolated: list[list[PlannedVm]] = []
-    for vm in sorted(heavy, key=lambda v: (-v.used_gb, v.name)):
-        if isolated and len(isolated[-1]) < options.isolate_per_wave and fit.fits([*isolated[-1], vm]):
+    for vm in sorted(heavy, key=lambda v: (v.migration_type, -v.used_gb, v.name)):
+        last = isolated[-1] if isolated else []
+        if (
+            last
+            and len(last) < options.isolate_per_wave
+            and last[0].migration_type == vm.migration_type
+            and fit.fits([*last, vm])
+        ):
             isolated[-1].append(vm)
         else:
             isolated.append([vm])

@@ -102,19 +102,23 @@ def test_application_groups_stay_together_when_they_fit(
     inventory: list[InventoryVm], options: PlannerOptions
 ) -> None:
     plan = plan_waves(inventory, options)
-    members: dict[str, list[planner.PlannedVm]] = {}
+    # A group is an application's VMs of one migration type: a wave holds one type.
+    members: dict[tuple[str, str], list[planner.PlannedVm]] = {}
     for wave in plan.waves:
         for v in wave.vms:
-            if v.group and not v.isolated_because and wave.kind != "pilot":
-                members.setdefault(v.group, []).append(v)
+            if v.group and not v.isolated_because:
+                members.setdefault((v.group, v.migration_type), []).append(v)
     where = wave_of(plan)
-    pilot = {v.name for w in plan.waves if w.kind == "pilot" for v in w.vms}
     for group, vms in members.items():
-        whole = [v for w in plan.waves for v in w.vms if v.group == group and not v.isolated_because]
-        if any(v.name in pilot for v in whole):
-            continue  # the pilot takes whole groups only, so nothing of this group is elsewhere
-        if not wave_problems(whole, options):
+        if not wave_problems(vms, options):
             assert len({where[v.name] for v in vms}) == 1, group
+
+
+@PROPERTY
+@given(inventory=inventories, options=option_sets)
+def test_each_wave_holds_one_migration_type(inventory: list[InventoryVm], options: PlannerOptions) -> None:
+    for wave in plan_waves(inventory, options).waves:
+        assert len({v.migration_type for v in wave.vms}) == 1, wave.name
 
 
 @PROPERTY
