@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["TOKEN_HEADER", "USER", "HcxResponses"]
 
-USER = "hcx_user"  # where the auth middleware leaves the session's user on the request
+# Where the auth middleware leaves the session's user on the request.
+USER: web.RequestKey[str] = web.RequestKey("hcx_user", str)
 TOKEN_HEADER = "x-hm-authorization"  # noqa: S105 (a header name, not a secret)
 
 
@@ -39,7 +40,7 @@ async def _body(request: web.Request) -> Any:
 
 
 def _user(request: web.Request) -> str:
-    return str(request.get(USER, ""))
+    return request.get(USER, "")
 
 
 class HcxResponses:
