@@ -8,7 +8,7 @@ TOOLS := .tools
 AZURITE := $(TOOLS)/node_modules/.bin/azurite
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck check venv tools serve sandbox bench clean help
+.PHONY: demo test lint typecheck check venv tools serve sandbox bench clean help infra-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -36,10 +36,22 @@ demo: venv  ## migrate the cross-region example plan on the sandbox, with a live
 test: venv tools  ## run the whole test suite (what CI runs)
 	AZURITE_BIN=$(abspath $(AZURITE)) $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: venv  ## ruff and mypy
+lint: venv infra-check  ## ruff, mypy and checkov over infra/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# checkov pins dependencies that clash with the app's, so it gets its own virtualenv.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+	@touch $@
+
+infra-check: venv $(CHECKOV_VENV)/.installed  ## checkov over the Bicep in infra/: no failed check, every skip explained
+	$(CHECKOV_VENV)/bin/checkov -d infra --framework bicep --skip-download --compact --quiet \
+		--output cli --output json --output-file-path console,$(CHECKOV_VENV)/report.json
+	$(PY) tests/infra/checkov_gate.py $(CHECKOV_VENV)/report.json
 
 check: lint test  ## everything CI runs
 
@@ -53,4 +65,4 @@ bench: venv  ## run the benchmarks and print their figures
 	$(PY) -m benchmarks
 
 clean:  ## remove the virtualenv, tools and local state
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV)
