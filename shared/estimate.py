@@ -167,7 +167,7 @@ class VmEstimate(_Model):
 class WaveEstimate(_Model):
     vms: list[VmEstimate]
     transfer_s: float  # when the last transfer ends
-    switchover_phase_s: float  # from the first switchover start (or the window) to the last end
+    switchover_phase_s: float  # from the window opening (or the last transfer end) to the last switchover
     duration_s: float  # when the last VM has switched over
     lower_bound_s: float
     concurrency: int
@@ -352,8 +352,9 @@ def estimate_wave(vms: Sequence[VmLoad], bw: BandwidthModel, window: Window | No
     if churn_per_rpo > bw.aggregate_gbps * GBPS * rpo:
         warnings.append("the wave writes more data per RPO than the link can delta-sync; switchover may lag")
     duration = max((e.switchover_end_s for e in estimates), default=0.0)
-    pooled_starts = [estimates[i].switchover_start_s for i in pooled]
-    phase_start = opens if opens is not None else min(pooled_starts, default=duration)
+    # The switchover phase runs from the window's opening (or, switching over as transfers finish,
+    # from the last transfer's end) to the last Bulk/RAV switchover: what a window must hold.
+    phase_start = opens if opens is not None else last_pool_transfer
     return WaveEstimate(
         vms=estimates,
         transfer_s=max((e.transfer_end_s for e in estimates), default=0.0),
