@@ -430,10 +430,11 @@ class InventoryMixin(PairingMixin):
             if remote is not None and endpoint == endpoint_id(self.world, remote):
                 return [remote]
             raise NotFound(f"endpoint {endpoint} is neither this HCX Manager nor a paired site")
-        sites: list[Side] = []
-        if _flag(cloud.get("local")) or not (_flag(cloud.get("local")) or _flag(cloud.get("remote"))):
-            sites.append(self.side)
-        if _flag(cloud.get("remote")) and remote is not None:
+        # TF's cloud/list puts the flags straight in the filter; everyone else under `cloud`.
+        local = _flag(cloud.get("local", flt.get("local")))
+        wants_remote = _flag(cloud.get("remote", flt.get("remote")))
+        sites: list[Side] = [self.side] if local or not wants_remote else []
+        if wants_remote and remote is not None:
             sites.append(remote)
         return sites
 
