@@ -94,11 +94,15 @@ def _bandwidth(
 def _inventory(path: Path, app_column: str | None) -> list[InventoryVm]:
     inventory = read_rvtools(path, app_column=app_column)
     for warning in inventory.warnings[:5]:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {_escape(warning)}", highlight=False, soft_wrap=True)
     if len(inventory.warnings) > 5:
         err.print(f"[yellow]warning:[/] … and {len(inventory.warnings) - 5} more", highlight=False)
     skipped = ", ".join(f"{n} {reason}(s)" for reason, n in inventory.skipped.items())
-    err.print(f"Read {len(inventory.vms)} VMs from {path}" + (f" (skipped {skipped})" if skipped else ""))
+    err.print(
+        f"Read {len(inventory.vms)} VMs from {path}" + (f" (skipped {skipped})" if skipped else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
     return inventory.vms
 
 
@@ -158,12 +162,14 @@ def plan_validate(
         return
     vms = sum(len(w.vms) for w in parsed.waves)
     selected = sum(1 for w in parsed.waves if w.selection is not None)
+    waves = len(parsed.waves)
     out.print(
-        f"[green]✓[/] {plan}: plan [bold]{parsed.id}[/] is valid — {len(parsed.waves)} waves, "
+        f"[green]✓[/] {plan}: plan [bold]{parsed.id}[/] is valid — {waves} wave{'s' if waves != 1 else ''}, "
         f"{vms} VMs named"
         + (f", {selected} wave(s) selecting by folder or pattern" if selected else "")
         + f", digest {parsed.digest()[:12]}…",
         highlight=False,
+        soft_wrap=True,
     )
     if endpoint is not None:
         del key  # held only to be sent; never printed
@@ -290,6 +296,7 @@ def plan_draft(
         f"Estimated {duration_text(waves.duration_s)} end to end (lower bound {bound})"
         + (f"; plan written to {output}" if output else ""),
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -331,7 +338,9 @@ def plan_estimate(
     result = estimate_plan_file(parsed, vms, bw, PlannerOptions(default_churn_gb_per_hour=churn))
     for f in result.findings:
         colour = "red" if f.severity == "error" else "yellow"
-        err.print(f"[{colour}]{f.severity}[/] {f.code}: {f.message}", highlight=False)
+        err.print(
+            f"[{colour}]{f.severity}[/] {f.code}: {_escape(f.message)}", highlight=False, soft_wrap=True
+        )
     if as_json:
         out.print_json(json.dumps(_estimate_json(parsed, result, bw)))
     else:
@@ -355,7 +364,7 @@ def plan_estimate(
                     raise InputError(
                         f"{path}: cannot write ({exc.strerror})", "choose another path"
                     ) from None
-                err.print(f"Forecast written to {path}")
+                err.print(f"Forecast written to {path}", highlight=False, soft_wrap=True)
     if any(f.severity == "error" for f in result.findings):
         raise InputError(
             "the plan names VMs the inventory lacks (see above)", "fix the plan or the inventory"
@@ -367,6 +376,7 @@ def _print_estimate(result: PlanEstimateResult, bw: BandwidthModel, per_vm: bool
         f"Bandwidth model: {gbps_text(bw.aggregate_gbps)} aggregate ({bw.bottleneck}), "
         f"{gbps_text(bw.single_gbps)} per migration, {bw.concurrency} at once",
         highlight=False,
+        soft_wrap=True,
     )
     table = Table(title_justify="left")
     for column in ("wave", "VMs", "data", "expected", "lower bound", "transfer", "switchovers", "notes"):
