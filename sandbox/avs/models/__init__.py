@@ -48,6 +48,13 @@ class ArmBackend(AddonsMixin, ConnectivityMixin, NetworksMixin):
             self._seed_addons()
             self._seed_connectivity()
             self._seed_networks()
+        # A virtual clock announces its jumps: apply what fell due at once, so objects a test holds
+        # are current. Other clocks flow; state catches up on the next call (every method settles).
+        self._unsubscribe = world.clock.subscribe(self.settle)
+
+    def close(self) -> None:
+        """Stop following the clock (the backend keeps answering, lazily)."""
+        self._unsubscribe()
 
     @locked
     def get_operation(self, operation_id: str) -> Operation:

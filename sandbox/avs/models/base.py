@@ -7,6 +7,8 @@ that are due before any public method reads or writes state, so the simulator ad
 as `world.now()` and never on the wall clock. Effects are applied at (and events backdated to) their
 due time, so a virtual clock advanced in one big jump gives the same history as one advanced in steps.
 
+A virtual clock's jumps also settle at once (the backend subscribes to the clock).
+
 Durations are simulated time. A client polling an operation with `Retry-After: 1` under a virtual
 clock sees progress only when the clock moves; that is intended (the app polls with durable timers).
 This module depends on the sandbox world and the ARM exceptions only.
