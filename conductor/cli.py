@@ -275,7 +275,9 @@ def plan_draft(
             raise InputError(
                 f"{output}: cannot write ({exc.strerror})", "choose another --output path"
             ) from None
-    table = Table(title=f"{len(waves.waves)} waves", title_justify="left")
+    # The planner sizes waves for their switchover window, so these figures assume each wave's
+    # switchovers wait for it; `plan estimate` follows the plan as written.
+    table = Table(title=f"{len(waves.waves)} waves (switchovers in each wave's window)", title_justify="left")
     for column in ("wave", "kind", "type", "VMs", "data", "estimated", "lower bound"):
         table.add_column(
             column, justify="right" if column in ("VMs", "data", "estimated", "lower bound") else "left"
@@ -379,7 +381,11 @@ def _print_estimate(result: PlanEstimateResult, bw: BandwidthModel, per_vm: bool
         soft_wrap=True,
     )
     table = Table(title_justify="left")
-    for column in ("wave", "VMs", "data", "expected", "lower bound", "transfer", "switchovers", "notes"):
+    notes = any(est.warnings for _, est in result.waves)
+    columns = ("wave", "VMs", "data", "expected", "lower bound", "transfer", "switchovers") + (
+        ("notes",) if notes else ()
+    )
+    for column in columns:
         table.add_column(
             column, justify="left" if column in ("wave", "notes") else "right", no_wrap=column != "notes"
         )
@@ -392,7 +398,7 @@ def _print_estimate(result: PlanEstimateResult, bw: BandwidthModel, per_vm: bool
             duration_text(est.lower_bound_s),
             duration_text(est.transfer_s),
             duration_text(est.switchover_phase_s),
-            "; ".join(est.warnings),
+            *(["; ".join(est.warnings)] if notes else []),
         )
     table.add_row(
         "[bold]total[/]",
@@ -402,7 +408,7 @@ def _print_estimate(result: PlanEstimateResult, bw: BandwidthModel, per_vm: bool
         duration_text(result.lower_bound_s),
         "",
         "",
-        "",
+        *([""] if notes else []),
     )
     out.print(table)
     if per_vm:

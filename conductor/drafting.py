@@ -67,8 +67,8 @@ def draft_yaml(plan: MigrationPlan, wave_plan: WavePlan, inventory: list[Invento
     networks = sorted({n for vm in inventory for n in vm.networks})
     lines = [
         f"# Draft migration plan: {len(inventory)} VMs in {len(wave_plan.waves)} waves.",
-        f"# Estimated {duration_text(wave_plan.duration_s)} end to end; physical lower bound "
-        f"{duration_text(wave_plan.lower_bound_s)}.",
+        f"# Estimated {duration_text(wave_plan.duration_s)} end to end, each wave switching over in its "
+        f"window; physical lower bound {duration_text(wave_plan.lower_bound_s)}.",
         f"# Assumed: {bw.link_gbps:g} Gbps link at {bw.efficiency:.0%}, {bw.meshes} service mesh(es) × "
         f"{bw.ix_per_mesh} IX, at most {bw.concurrency} migrations at once; bottleneck {bw.bottleneck}.",
         f"# Waves fit a {o.switchover_window_hours or 'unbounded'} h switchover window and "

@@ -336,6 +336,11 @@ def plan_waves(inventory: Sequence[InventoryVm], options: PlannerOptions | None 
                 units.remove(unit)
         if pilot:
             packed.append(("pilot", pilot))
+        else:
+            plan_warnings.append(
+                f"no pilot wave: no application group of {options.migration_type} VMs is small enough for "
+                f"{options.pilot_vms} VM(s)"
+            )
 
     standard: list[list[PlannedVm]] = []
     for unit in sorted(units, key=lambda u: (u.migration_type, u.main_network, -u.used_gb, u.vms[0].name)):

@@ -75,6 +75,6 @@ def render_html(report: MigrationReport) -> str:
         size=bytes_text,
         rate=gbps_text,
         time=time_text,
-        versus=_versus,
+        versus=_versus if report.status != "planned" else (lambda actual, planned: "—"),
         colour=_colour,
     )

@@ -185,6 +185,7 @@ def report_from_estimate(
     start: datetime,
     *,
     capacity_gbps: float | None = None,
+    per_migration_gbps: float = 1.0,
     findings: list[Finding] | None = None,
 ) -> MigrationReport:
     """A forecast: the planner's timeline as a report (status "planned"), waves one after another."""
@@ -221,7 +222,7 @@ def report_from_estimate(
             )
         at += timedelta(seconds=est.duration_s)
     return MigrationReport(
-        throughput=_forecast_throughput(vms),
+        throughput=_forecast_throughput(vms, capacity_gbps, per_migration_gbps),
         plan_id=plan_id,
         status="planned",
         started_at=start.astimezone(UTC),
@@ -234,23 +235,24 @@ def report_from_estimate(
     )
 
 
-def _forecast_throughput(vms: list[VmReport], points: int = 120) -> list[ThroughputSample]:
-    """The rate the forecast implies: each transferring VM at its average rate, summed over time."""
+def _forecast_throughput(
+    vms: list[VmReport], capacity_gbps: float | None, per_migration_gbps: float, points: int = 120
+) -> list[ThroughputSample]:
+    """The rate the estimate's model implies: n transfers in flight move min(n × per-migration, capacity)."""
     spans = [
-        (vm.started_at, vm.transfer_ended_at, vm.bytes_transferred)
+        (vm.started_at, vm.transfer_ended_at)
         for vm in vms
         if vm.started_at and vm.transfer_ended_at and vm.transfer_ended_at > vm.started_at
     ]
     if not spans:
         return []
-    t0 = min(s for s, _, _ in spans)
-    t1 = max(e for _, e, _ in spans)
+    t0 = min(s for s, _ in spans)
+    t1 = max(e for _, e in spans)
     step = (t1 - t0) / points
     samples = []
     for k in range(points + 1):
         at = t0 + step * k
-        gbps = sum(b * 8 / 1e9 / (e - s).total_seconds() for s, e, b in spans if s <= at < e)
-        samples.append(
-            ThroughputSample(at=at, gbps=gbps, in_flight=sum(1 for s, e, _ in spans if s <= at < e))
-        )
+        n = sum(1 for s, e in spans if s <= at < e)
+        gbps = n * per_migration_gbps if capacity_gbps is None else min(n * per_migration_gbps, capacity_gbps)
+        samples.append(ThroughputSample(at=at, gbps=gbps, in_flight=n))
     return samples

@@ -222,6 +222,12 @@ def test_the_pilot_takes_the_smallest_whole_groups_first() -> None:
     assert [v.name for v in plan.waves[0].vms] == ["tiny-1", "tiny-2"]
 
 
+def test_a_pilot_with_no_group_small_enough_is_reported() -> None:
+    plan = plan_waves([vm(f"erp-{i}", app="erp") for i in range(5)], PlannerOptions(pilot_vms=3))
+    assert [w.kind for w in plan.waves] == ["standard"]
+    assert any("no pilot wave" in w for w in plan.warnings)
+
+
 def test_rav_switchovers_bound_the_wave_by_the_window() -> None:
     # Each RAV switchover takes 10 min (no memory, no churn) and they run one at a time on the one IX:
     # a 1 h 3 min window holds six.

@@ -89,8 +89,11 @@ def test_the_forecast_lays_waves_end_to_end_from_the_estimates() -> None:
     assert b.planned_duration_s == pytest.approx(second.vms[0].duration_s)
     assert r.totals.planned_duration_s == pytest.approx(first.duration_s + second.duration_s)
     # The implied throughput never exceeds the aggregate the estimate assumed.
+    # The model's rate: n transfers in flight move min(n × 1 Gbps, 1.6 Gbps).
     assert r.throughput
-    assert max(s.gbps for s in r.throughput) <= bw.aggregate_gbps + 1e-9
+    for sample in r.throughput:
+        assert sample.gbps == pytest.approx(min(sample.in_flight * 1.0, bw.aggregate_gbps))
+    assert r.throughput[0].in_flight == 1  # wave w1 runs first, alone
     assert "Forecast" in render_html(r)
 
 
