@@ -7,6 +7,7 @@ SharedError
 ├── TrustError           TLS trust could not be established (bad CA bundle)
 │   └── PeerUnreachable  the peer's certificate could not be read (shared.tls)
 ├── CredentialsError     cloudadmin credentials could not be fetched
+├── ForbiddenOperation   an operation the app refuses by policy (rotating cloudadmin passwords)
 └── HcxError             everything the HCX client raises (tree drawn in `shared/hcx/errors.py`)
 ```
 
@@ -16,7 +17,14 @@ nothing.
 
 from __future__ import annotations
 
-__all__ = ["CredentialsError", "PlanError", "SettingsError", "SharedError", "TrustError"]
+__all__ = [
+    "CredentialsError",
+    "ForbiddenOperation",
+    "PlanError",
+    "SettingsError",
+    "SharedError",
+    "TrustError",
+]
 
 
 class SharedError(Exception):
@@ -46,3 +54,7 @@ class TrustError(SharedError):
 
 class CredentialsError(SharedError):
     """The cloudadmin credentials of a private cloud could not be obtained."""
+
+
+class ForbiddenOperation(SharedError):
+    """An operation the app refuses by policy, whoever asks (e.g. rotating cloudadmin passwords)."""
