@@ -1,9 +1,9 @@
 """Fixtures for the HCX Manager simulator's tests: worlds built from small scenarios, both managers,
-the real ARM backend beside them, and (for route tests) both managers served over verified TLS.
+the real ARM backend beside them, and (for route tests) the whole Sandbox served over verified TLS.
 
 Every fixture builds fresh objects; nothing is shared between tests. Unit tests drive the backends
-directly and move a `VirtualClock`; route tests talk httpx over TLS to the aiohttp apps on
-127.0.0.1 ephemeral ports.
+directly and move a `VirtualClock`; route tests talk plain httpx over TLS (trusting exactly the
+manager's certificate) to the Sandbox's HCX servers on 127.0.0.1 ephemeral ports.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from runtime.clock import VirtualClock
 from sandbox.avs.models import ArmBackend
 from sandbox.core import tls
 from sandbox.core.scenario import Scenario, parse_scenario
-from sandbox.core.server import ServerThread
 from sandbox.core.world import SIDES, Side, World
-from sandbox.hcx import HcxBackend, create_app
+from sandbox.hcx import HcxBackend
 from sandbox.hcx.ids import endpoint_id
+from sandbox.sandbox import Sandbox
 
 BASE: dict[str, Any] = {
     "name": "hcx-unit",
@@ -144,14 +144,15 @@ def env() -> Env:
     return build_env()
 
 
-# -- route tests: both managers over verified TLS -------------------------------------------------------
+# -- route tests: both managers over verified TLS, served by the Sandbox assembly --------------------------
 
 
 @dataclass
 class Served:
     env: Env
+    sandbox: Sandbox
     urls: dict[Side, str]
-    certificates: dict[Side, tls.Certificate]
+    certificates: dict[Side, str]  # each manager's certificate PEM
     clients: dict[Side, httpx.Client]
 
     def login(self, side: Side = "source") -> httpx.Client:
@@ -165,42 +166,32 @@ class Served:
         return client
 
 
-def serve(env: Env) -> Iterator[Served]:
-    world = env.world
-    ca = tls.SandboxCA(world.scenario.seed)
-    certificates: dict[Side, tls.Certificate] = {}
-    trust: dict[Side, str] = {}
-    for side in SIDES:
-        host = world.hcx_host(side)
-        if world.cloud(side).hcx.certificate == "sandbox-ca":
-            certificates[side] = ca.issue(host, [host])
-            trust[side] = ca.certificate.pem
-        else:
-            certificates[side] = tls.self_signed(host, [host], f"{world.scenario.seed}:{side}")
-            trust[side] = certificates[side].pem
-        world.hcx_certificates[side] = certificates[side].pem
-    server = ServerThread("hcx-test-servers")
-    server.start()
+def serve(**overrides: Any) -> Iterator[Served]:
+    scenario = make_scenario(**overrides)
+    clock = VirtualClock(scenario.start)
+    sb = Sandbox(scenario, clock=clock)
+    env = Env(sb.world, clock, sb.arm, sb.hcx["source"], sb.hcx["destination"])
     clients: dict[Side, httpx.Client] = {}
+    sb.start()
     try:
-        urls: dict[Side, str] = {}
-        for side, backend in (("source", env.source), ("destination", env.destination)):
-            port = server.serve(create_app(backend), tls.server_ssl_context(certificates[side]))
-            urls[side] = f"https://127.0.0.1:{port}"
-            world.hcx_urls[side] = urls[side]
+        urls: dict[Side, str] = {side: sb.hcx_url(side) for side in SIDES}
+        certificates: dict[Side, str] = {side: sb.hcx_certificate_pem(side) for side in SIDES}
+        for side in SIDES:
             # Trust exactly this manager's certificate (or the CA that issued it), as the app would.
-            context = tls.client_ssl_context(trust[side])
+            sandbox_ca = sb.world.cloud(side).hcx.certificate == "sandbox-ca"
+            trusted = sb.ca.certificate.pem if sandbox_ca else certificates[side]
+            context = tls.client_ssl_context(trusted)
             clients[side] = httpx.Client(base_url=urls[side], verify=context, timeout=10)
-        yield Served(env, urls, certificates, clients)
+        yield Served(env, sb, urls, certificates, clients)
     finally:
         for client in clients.values():
             client.close()
-        server.stop()
+        sb.stop()
 
 
 @pytest.fixture
-def served(env: Env) -> Iterator[Served]:
-    yield from serve(env)
+def served() -> Iterator[Served]:
+    yield from serve()
 
 
 @pytest.fixture
@@ -209,7 +200,7 @@ def make_served() -> Iterator[Callable[..., Served]]:
     stack: list[Iterator[Served]] = []
 
     def make(**overrides: Any) -> Served:
-        gen = serve(build_env(**overrides))
+        gen = serve(**overrides)
         stack.append(gen)
         return next(gen)
 

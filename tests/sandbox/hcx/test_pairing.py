@@ -47,7 +47,7 @@ def test_an_untrusted_remote_certificate_comes_back_in_a_200_refusal(
     assert body["success"] is False
     error = body["errors"][0]
     assert error["error"] != "Login failure"
-    assert error["data"][0]["certificate"] == served.certificates["destination"].pem
+    assert error["data"][0]["certificate"] == served.certificates["destination"]
 
 
 def test_importing_the_certificate_lets_the_retry_start_a_pairing_job(
@@ -91,7 +91,7 @@ def test_the_pairing_job_takes_the_pairing_delay_and_then_names_the_endpoint(
 def test_the_pairing_url_is_stored_without_a_trailing_slash(make_served: Callable[..., Served]) -> None:
     served = make_served(paired=False, faults={"pairing_delay_minutes": 0})
     client = served.login()
-    pem = served.certificates["destination"].pem
+    pem = served.certificates["destination"]
     client.post("/hybridity/api/admin/certificates", json={"certificate": pem})
     assert pair(served, client, url=served.urls["destination"] + "/").json()["success"]
     served.env.advance(seconds=1)
@@ -104,9 +104,7 @@ def test_the_pairing_url_is_stored_without_a_trailing_slash(make_served: Callabl
 def test_wrong_remote_credentials_are_a_login_failure(make_served: Callable[..., Served]) -> None:
     served = make_served(**UNPAIRED)
     client = served.login()
-    client.post(
-        "/hybridity/api/admin/certificates", json={"certificate": served.certificates["destination"].pem}
-    )
+    client.post("/hybridity/api/admin/certificates", json={"certificate": served.certificates["destination"]})
     body = pair(served, client, password="wrong").json()
     assert body["success"] is False
     assert body["errors"][0]["error"] == "Login failure"
@@ -151,7 +149,7 @@ def test_the_avs_host_name_of_the_remote_manager_resolves_too(make_served: Calla
     served = make_served(**UNPAIRED)
     host = served.env.world.hcx_host("destination")
     body = pair(served, served.login(), url=f"https://{host}").json()
-    assert body["errors"][0]["data"][0]["certificate"] == served.certificates["destination"].pem
+    assert body["errors"][0]["data"][0]["certificate"] == served.certificates["destination"]
 
 
 def test_an_unknown_url_is_refused_as_unreachable(served: Served) -> None:
