@@ -95,6 +95,7 @@ class Engine:
         self._activities: deque[ActivityRow] = deque()
         self._running_activities = 0
         self._episode_running = False
+        self._firing = False  # due timers taken from the heap but not yet in an inbox
         self._busy = 0
         self._timer_heap: list[tuple[datetime, int]] = []
         self._timers: dict[int, TimerRow] = {}
@@ -196,11 +197,19 @@ class Engine:
 
     def _idle(self, *, include_timers: bool) -> bool:
         busy = (
-            self._ready or self._activities or self._running_activities or self._episode_running or self._busy
+            self._ready
+            or self._activities
+            or self._running_activities
+            or self._episode_running
+            or self._firing
+            or self._busy
         )
         if busy:
             return False
-        return not (include_timers and self._next_timer() is not None)
+        upcoming = self._next_timer()
+        if upcoming is None:
+            return True
+        return not include_timers and upcoming.fire_at > self.clock.now()
 
     # -- timers --------------------------------------------------------------------------------
 
@@ -257,6 +266,7 @@ class Engine:
                         return
                     due = self._take_due()
                     if due:
+                        self._firing = True
                         break
                     if self._ready:
                         instance_id, _ = self._ready.popitem(last=False)
@@ -274,7 +284,12 @@ class Engine:
                 self.clock.advance_to(advance_to)
                 continue
             if due:
-                self._guarded(self._fire, due)
+                try:
+                    self._guarded(self._fire, due)
+                finally:
+                    with self._cv:
+                        self._firing = False
+                        self._cv.notify_all()
                 continue
             assert instance_id is not None
             try:

@@ -211,8 +211,11 @@ class LocalRuntime:
         return self.base_url + DURABLE_WEBHOOK_PREFIX
 
     def start_new(self, name: str, input: Any = None, instance_id: str | None = None) -> str:
-        """Start an orchestration as the HTTP API does with a JSON body of `input`."""
-        return self.management.start(name, instance_id, None if input is None else json.dumps(input))
+        """Start an orchestration as `DurableOrchestrationClient.start_new` does: the input is stored
+        as a JSON string holding the JSON (durable.md §8.3), so any JSON value reaches `get_input()`."""
+        return self.management.start(
+            name, instance_id, None if input is None else json.dumps(json.dumps(input))
+        )
 
     def get_status(self, instance_id: str, *, show_history: bool = False) -> dict[str, Any]:
         """The status API's body (raises `runtime.errors.NotFound` for an unknown id)."""
