@@ -169,7 +169,8 @@ def test_sub_orchestrations_get_host_ids_and_report_back(runtime: LocalRuntime) 
     assert second["me"] == "wave-1:child-2"
     # An anonymous child is named "{parent ExecutionId}:{sequence id}" (durable.md §6.5).
     execution_id, _, seq = first["me"].rpartition(":")
-    assert seq == "0" and len(execution_id) == 32
+    assert seq == "0"
+    assert len(execution_id) == 32
     assert runtime.get_status(first["me"])["runtimeStatus"] == "Completed"
 
 
@@ -213,7 +214,8 @@ def test_changed_code_at_a_known_sequence_id_is_detected_as_non_deterministic(
     status = finished(runtime, instance_id)
     assert status["runtimeStatus"] == "Failed"
     assert "Non-Deterministic workflow detected" in status["output"]
-    assert "'hello'" in status["output"] and "'double'" in status["output"]
+    assert "'hello'" in status["output"]
+    assert "'double'" in status["output"]
 
 
 def test_terminate_stops_a_waiting_instance_and_later_events_are_gone(runtime: LocalRuntime) -> None:
