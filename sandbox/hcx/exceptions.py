@@ -44,6 +44,7 @@ class HcxError(Exception):
             self.code = code
 
     def to_wire(self) -> dict[str, Any]:
+        # inferred: hcx-api.md §2.2 (no documented 4xx body; this is the blueprint's default)
         return {"errors": [{"code": self.code, "message": self.message}]}
 
 

@@ -74,6 +74,7 @@ class HcxResponses:
 
     async def delete_endpoint_pairing(self, request: web.Request) -> web.Response:
         removal = self.backend.delete_endpoint_pairing(request.match_info["endpointId"])
+        # inferred: hcx-api.md §4.4 (item fields documented, the wrapper and status value are not)
         endpoint = {
             "endpointId": removal.endpoint_id,
             "requestId": removal.request_id,
@@ -84,6 +85,7 @@ class HcxResponses:
 
     async def import_certificate(self, request: web.Request) -> web.Response:
         body = await _body(request)
+        # inferred: hcx-api.md §4.2, `data.items[].thumbprint` borrowed from the :9443 variant
         fingerprint = self.backend.import_certificate(
             body.get("certificate") if isinstance(body, dict) else None
         )
@@ -129,6 +131,7 @@ class HcxResponses:
 
     async def create_extension(self, request: web.Request) -> web.Response:
         body = await _body(request)
+        # inferred: hcx-api.md §6.2, the items-wrapped schema is probably a newer bulk form
         if isinstance(body, dict) and "items" in body:
             return self._extension_items(self.backend.extend_networks(body["items"], _user(request)))
         extension = self.backend.extend_network(body, _user(request))
@@ -212,6 +215,7 @@ class HcxResponses:
         if action == "cancel":  # inferred: hcx-api.md §7.6
             return web.json_response({"items": self.backend.cancel_migrations(body)})
         if action in ("validate", "start"):
+            # The v1 validate/start (hcx-api.md §7.7) is documented but not simulated: clients use v2.
             raise BadRequest(
                 f"action={action}: the legacy nls 1.0 API is not simulated; use "
                 f"/hybridity/api/mobility/migrations/{action}",
@@ -226,6 +230,7 @@ class HcxResponses:
     def _query(self, body: Any) -> web.Response:
         result = self.backend.query_migrations(body)
         b = self.backend
+        # inferred: hcx-api.md §2.3 gives v1's paging; v2's place for it (data.paging) is a choice
         paging = {"totalSize": result.total, "offset": result.offset, "pageSize": result.page_size}
         if result.compat:
             items = [m.to_wire(b, moving) for m, moving in result.items]

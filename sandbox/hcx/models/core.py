@@ -53,6 +53,8 @@ class Core:
         self.origin: datetime = world.now()
         self._origin_ms = int(self.origin.timestamp() * 1000)
         conn = world.scenario.connectivity
+        # inferred: anchors.md §5 gives one capacity per link; it is taken as full duplex, so each
+        # manager's outbound migrations get all of it
         self.timeline = Timeline(FlowNetwork(link=conn.link_gbps * conn.efficiency * GBPS))
         self.endpoint_id = endpoint_id(world, side)
         self.vcenter_uuid = vcenter_uuid(world, side)

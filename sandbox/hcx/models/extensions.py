@@ -37,6 +37,7 @@ __all__ = ["Extension", "ExtensionsMixin"]
 
 _EXTEND_SECONDS = 5 * 60  # inferred: not documented
 _UNEXTEND_SECONDS = 3 * 60  # inferred: not documented
+# inferred: hcx-api.md §6.1, §11 (operationStatus.state values are not enumerated anywhere)
 IN_PROGRESS, COMPLETE, FAILED, UNEXTENDING = (
     "EXTENSION_IN_PROGRESS",
     "EXTENSION_COMPLETE",
@@ -135,6 +136,8 @@ class ExtensionsMixin(InventoryMixin, MeshMixin):
         self.extensions: dict[str, Extension] = {}
         self._extension_faults: Counter[str] = Counter()
         for fault in self.world.scenario.faults.extension_failures:
+            # inferred: the scenario gives no count, so each listed failure fires once (as VmFailure's
+            # default), letting a retry succeed
             self._extension_faults[fault.network] += int(getattr(fault, "times", 1))
 
     def pairing_dependents(self) -> list[str]:
@@ -196,6 +199,7 @@ class ExtensionsMixin(InventoryMixin, MeshMixin):
         network = self._source_network(_section(body, "sourceNetwork"))
         for ext in self.extensions.values():
             if ext.network is network and ext.state != FAILED:
+                # inferred: hcx-api.md §10.5 (409 or errors; 409 chosen)
                 raise Conflict(
                     f"network {network.name} is already extended ({ext.stretch_id})", code="ALREADY_EXTENDED"
                 )
@@ -203,6 +207,7 @@ class ExtensionsMixin(InventoryMixin, MeshMixin):
         features = self._features(body.get("features", {}))
         destination = self._destination(_section(body, "destination"))
         gateway_id = str(_required(_section(body, "destinationNetwork"), "gatewayId", "destinationNetwork"))
+        # gatewayId is the destination Tier-1's name (hcx-api.md §6.2), so an unknown one is refused.
         if gateway_id not in self.world.cloud(destination).gateways:
             raise BadRequest(
                 f"destinationNetwork.gatewayId: no Tier-1 gateway {gateway_id!r} at the destination",
@@ -244,6 +249,7 @@ class ExtensionsMixin(InventoryMixin, MeshMixin):
             self.record("network_extension_failed", network=name, stretch=ext.stretch_id)
             return
         vlan = ext.network.spec.vlan if ext.network.spec else 0
+        # inferred: hcx-api.md §6.1 example `L2E_VLAN100-100-...`; the suffix is the simulator's
         ext.segment = f"L2E_{name}-{vlan}-{ext.stretch_id.removeprefix('stretch-')[:8]}"
         cidr = str(ipaddress.ip_interface(f"{ext.gateway}/{ext.netmask}"))
         if self.world.arm is not None:
@@ -302,7 +308,8 @@ class ExtensionsMixin(InventoryMixin, MeshMixin):
     def _features(self, raw: object) -> dict[str, bool]:
         if not isinstance(raw, dict):
             raise BadRequest("features: must be an object")
-        # Both spellings name one feature: MON (4.x) and proximity routing (its older name).
+        # inferred: hcx-api.md §6.2, §9: both spellings name one feature, MON (4.x) and proximity
+        # routing (its older name), so either turns it on and both are reported
         mon = bool(raw.get("mobilityOptimizedNetworking")) or bool(raw.get("proximityRouting"))
         if mon and self.edition() != "enterprise":
             raise Forbidden(

@@ -184,6 +184,7 @@ class InventoryMixin(PairingMixin):
             f"datastore-{11 + i}": DatastoreRecord(f"datastore-{11 + i}", d.name, d.capacity_gb, d.free_gb)
             for i, d in enumerate(cloud.datastores)
         }
+        # A Bulk switchover moves the renamed source into "Migrated VMs" (anchors.md §1.1).
         self.folders: list[str] = list(dict.fromkeys([*cloud.folders, "Migrated VMs"]))
         self.pools: list[str] = list(cloud.resource_pools)
         self.clusters: list[str] = [c.name for c in cloud.clusters]
@@ -375,13 +376,15 @@ class InventoryMixin(PairingMixin):
     def list_virtual_machines(self, body: object, hcsp_uuid: str | None = None) -> dict[str, Any]:
         """One page of VMs: `{"items": [...], "paging": {...}}`."""
         flt = self._filter(body)
+        # inferred: hcx-api.md §4.1, §2.3 (no VM filter is documented; name and id filters let a
+        # client look one VM up without paging the whole inventory)
         names = _as_list(flt.get("name") or flt.get("entityName"))
         ids = _as_list(flt.get("entityId") or flt.get("entity_id") or flt.get("id"))
         paging = body.get("paging", {}) if isinstance(body, dict) else {}
         if not isinstance(paging, dict):
             raise BadRequest("paging: must be an object")
         skip = paging.get("skipCount", paging.get("offset", 0))
-        size = paging.get("pageSize", 1000)
+        size = paging.get("pageSize", 1000)  # inferred: PY-OSAM's page size as the default
         if not isinstance(skip, int) or skip < 0:
             raise BadRequest("paging.skipCount: must be a non-negative integer")
         if not isinstance(size, int) or size < 1:
@@ -397,6 +400,7 @@ class InventoryMixin(PairingMixin):
                 if (names is None or vm.name in names) and (ids is None or vm.vm_id in ids)
             ]
         page = rows[skip : skip + size]
+        # inferred: hcx-api.md §2.3 (only the request's paging is documented)
         return {
             "items": [vm.to_wire(inv, inv.origin_of()) for inv, vm in page],
             "paging": {"skipCount": skip, "pageSize": size, "totalCount": len(rows), "totalSize": len(rows)},

@@ -156,17 +156,21 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
         for m in self._queue:
             if m.state != QUEUED:
                 continue  # cancelled or failed while it waited
+            # inferred: a transfer schedule holds the whole migration (hcx-api.md §7.1 documents the
+            # field, not its effect)
             not_before = self.t_from_ms(m.request.transfer_start_ms) if m.request.transfer_start_ms else 0.0
             if not_before > self.now:
                 next_start = not_before if next_start is None else min(next_start, not_before)
                 waiting.append(m)
             elif m.kind in SLOTTED:
+                # inferred: hcx-api.md §10.6 (requests beyond the limits wait, in arrival order)
                 if self._active_total >= MAX_PER_MANAGER or self._active_mesh[m.mesh.mesh_id] >= MAX_PER_MESH:
                     waiting.append(m)
                 else:
                     self._take_slot(m)
                     self._begin_transfer(m)
             elif m.kind == VMOTION:
+                # inferred: anchors.md §1.1 "only serial HCX vMotion", read as one per manager
                 if self._vmotion is not None:
                     waiting.append(m)
                 else:
@@ -181,6 +185,7 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
         self._admit_timer = self.timeline.at(next_start, self._admit) if next_start is not None else None
 
     def _assign_appliance(self, m: Migration) -> None:
+        # inferred: HCX 4.8+ uses several IX per mesh (anchors.md §1.1); least-loaded placement is ours
         m.appliance = min(m.mesh.ix, key=lambda a: (self._ix_load[a.appliance_id], a.name))
         self._ix_load[m.appliance.appliance_id] += 1
 
@@ -295,6 +300,7 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
                 self._after(m, "window", start - self.now, self._ready)
             return
         if m.kind == RAV:
+            # One cutover at a time per interconnect appliance (anchors.md §1.1: serial per IX).
             assert m.appliance is not None
             key = m.appliance.appliance_id
             holder = self._switch_holder.get(key)
@@ -357,6 +363,7 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
         self._fail(m, FAILED, self._fault_message(m.entity_name, "switchover"))
 
     def _expire(self, m: Migration) -> None:
+        # inferred: hcx-api.md §10.6 (fail when expiryTime passes before the switchover starts)
         if m.state not in (SWITCHOVER, CANCELLING):
             self._fail(m, FAILED, "The switchover window expired before the switchover could start")
 
@@ -423,6 +430,8 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
         self._keep_checkpoint(m)
 
     def _keep_checkpoint(self, m: Migration) -> None:
+        # inferred: hcx-api.md §7.1 ("re-use seed data on target"): Bulk/RAV keep their base-sync
+        # bytes after a failure or cancel; vMotion and Cold keep nothing
         if m.kind in SLOTTED and m.base_done > 0:
             self._checkpoints[m.entity_name] = max(self._checkpoints.get(m.entity_name, 0.0), m.base_done)
 

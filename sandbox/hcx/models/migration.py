@@ -34,6 +34,7 @@ __all__ = [
     "Migration",
 ]
 
+# inferred: hcx-api.md §7.5 (only the terminal and failure names below are verified)
 QUEUED = "QUEUED"
 TRANSFER = "TRANSFER_IN_PROGRESS"
 WAITING = "WAITING_FOR_SWITCHOVER"
@@ -43,6 +44,7 @@ TRANSFER_FAILED = "TRANSFER_FAILED"
 FAILED = "MIGRATION_FAILED"
 CANCELLING = "CANCEL_IN_PROGRESS"
 CANCELLED = "MIGRATION_CANCELLED"
+# verified: hcx-api.md §7.5 (MIGRATION_COMPLETE, TRANSFER_FAILED, MIGRATION_FAILED, MIGRATION_CANCELLED)
 TERMINAL_STATES = frozenset({COMPLETE, TRANSFER_FAILED, FAILED, CANCELLED})
 ACTIVE_STATES = frozenset({QUEUED, TRANSFER, WAITING, SWITCHOVER, CANCELLING})
 # The legacy (nls 1.0) view has four states (hcx-api.md §7.7).
@@ -54,8 +56,8 @@ _V1_STATE = {
 }
 
 BULK, RAV, VMOTION, COLD = "Bulk", "RAV", "vMotion", "Cold"
-# kind -> (migrationType, transferType, switchoverType) on the wire (hcx-api.md §7.1; RAV, vMotion
-# and Cold beyond migrationType are inferred there).
+# kind -> (migrationType, transferType, switchoverType) on the wire.
+# inferred: hcx-api.md §7.1 (only Bulk's triple is verified; the others follow the enums)
 WIRE_TYPES = {
     BULK: ("vSphereReplication", "vSphereReplication", "vSphereReplication"),
     RAV: ("RAV", "vSphereReplication", "RAV"),

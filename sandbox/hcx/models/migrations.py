@@ -49,6 +49,7 @@ from sandbox.hcx.models.request import MigrationRequest, parse_item
 
 __all__ = ["ItemResult", "MigrationsMixin", "QueryResult"]
 
+# inferred: Cold migration rides on the VMOTION service; RAV needs the RAV service (hcx-api.md §5.1)
 SERVICE = {
     "Bulk": "BULK_MIGRATION",
     RAV: "RAV",
@@ -162,6 +163,7 @@ class MigrationsMixin(LifecycleMixin):
             )
             self._enqueue(m)
         results = [r for r, _, _ in checked]
+        # inferred: hcx-api.md §7.3 (per-item outcomes; 400 only when nothing started)
         if not any(r.migration for r in results):
             raise ItemsRejected([r.to_wire() for r in results])
         return results
@@ -196,6 +198,7 @@ class MigrationsMixin(LifecycleMixin):
 
     @staticmethod
     def _error(result: ItemResult, code: str, message: str) -> None:
+        # inferred: hcx-api.md §7.2 (error codes are UPPER_SNAKE strings; the names are ours)
         result.errors.append({"code": code, "message": message})
 
     @staticmethod
@@ -304,6 +307,7 @@ class MigrationsMixin(LifecycleMixin):
                 "VM_POWERED_OFF",
                 f"{where}.migrationType: vMotion needs {vm.name} powered on; use ColdMigration",
             )
+        # anchors.md §1.1: vMotion and RAV need hardware version 9 or later.
         if req.kind in (VMOTION, RAV) and vm.spec.hardware_version < 9:
             self._error(
                 result,
@@ -311,6 +315,8 @@ class MigrationsMixin(LifecycleMixin):
                 f"{where}.entity: {req.kind} needs hardware version 9 or later "
                 f"({vm.name} has {vm.spec.hardware_version})",
             )
+        # inferred: snapshots and ISOs are errors unless the request removes them (hcx-api.md §7.1
+        # options), CBT a warning
         if vm.snapshots:
             if req.remove_snapshots:
                 self._warn(
@@ -399,6 +405,7 @@ class MigrationsMixin(LifecycleMixin):
             self._error(
                 result, "INVALID_SCHEDULE", f"{where}.switchoverParams.schedule.expiryTime: already passed"
             )
+        # anchors.md §1.1: vMotion "cannot be scheduled or delayed"; Cold is treated alike (inferred)
         if (start or expiry) and req.kind in (VMOTION, COLD):
             self._warn(
                 result,
@@ -496,6 +503,7 @@ class MigrationsMixin(LifecycleMixin):
             raise NotFound(f"migration {mid} does not exist")
         if m.terminal:
             raise Conflict(f"migration {mid} is already {m.state}", code="MIGRATION_FINISHED")
+        # inferred: hcx-api.md §7.6 ("cancel is only meaningful before switchover completes")
         if m.state == SWITCHOVER and not force:
             raise Conflict(
                 f"migration {mid} is switching over; only a force cancel stops it",

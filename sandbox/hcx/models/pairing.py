@@ -139,10 +139,12 @@ class PairingMixin(JobsMixin):
         url = str(fields["url"]).rstrip("/")
         side = self._resolve(url)
         if side is None:
+            # inferred: hcx-api.md §4.2 documents no text for an unreachable remote
             return PairingRefusal("Unable to connect", f"Could not connect to {url}: no HCX Manager answers")
         if side == self.side:
             raise BadRequest("remote.url: names this HCX Manager; a site pairs with another manager")
         if not self._trusts(side):
+            # inferred: hcx-api.md §10.2 (the shape is verified, the error text is not)
             self.record("pairing_untrusted_certificate", url=url)
             return PairingRefusal(
                 "Untrusted certificate",
@@ -158,6 +160,8 @@ class PairingMixin(JobsMixin):
             return PairingRefusal("Login failure", f"Login to {url} failed: invalid username or password")
         existing = self.pairing_to(side)
         if existing is not None:
+            # inferred: style.md "pairing twice returns the existing pairing"; real HCX's answer is
+            # undocumented
             job = self.new_job("SITE_PAIRING", 0, username, lambda j: None)
             job.data["endpoint"] = self._endpoint_data(existing)
             return job

@@ -26,6 +26,7 @@ from sandbox.hcx.exceptions import BadRequest
 
 __all__ = ["MigrationRequest", "parse_item"]
 
+# Wire values and PowerCLI names; the RAV/vMotion/Cold wire values are inferred: hcx-api.md §7.1
 _KINDS = {
     "vspherereplication": "Bulk",
     "bulk": "Bulk",
@@ -145,6 +146,8 @@ def parse_item(index: int, item: object, defaults: dict[str, Any]) -> MigrationR
         raise BadRequest(f"{where}.placement: must be a list")
     by_type = {str(p.get("type", "")).lower(): p.get("name") for p in placement if isinstance(p, dict)}
     options = _options(item)
+    # inferred: hcx-api.md §7.8 (Mobility Groups carry name and tags; a plain migration item carrying
+    # them, and query filtering on them, are the simulator's choice)
     tags = item.get("tags", defaults.get("tags") or [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise BadRequest(f"{where}.tags: must be a list of strings")
@@ -163,6 +166,7 @@ def parse_item(index: int, item: object, defaults: dict[str, Any]) -> MigrationR
         entity_name=str(entity_name) if entity_name else None,
         source_endpoint=source.get("endpointId"),
         destination_endpoint=destination.get("endpointId"),
+        # inferred: hcx-api.md §9 (4.8+ picks the mesh per migration; the item field name is a guess)
         mesh_ref=item.get("serviceMeshId") or item.get("servicemeshId") or item.get("serviceMesh"),
         mappings=mappings,
         datastore_ref=storage.get("id") or storage.get("name"),
@@ -170,6 +174,7 @@ def parse_item(index: int, item: object, defaults: dict[str, Any]) -> MigrationR
         resource_pool=by_type.get("resourcepool"),
         remove_snapshots=any(_truthy(options.get(o)) for o in _SNAPSHOT_OPTIONS),
         remove_isos=any(_truthy(options.get(o)) for o in _ISO_OPTIONS),
+        # inferred: hcx-api.md §7.1 (PY-OSAM sends both forms with different values; any true wins)
         long_recovery=_truthy(transfer.get("longRecovery"))
         or any(_truthy(options.get(o)) for o in _SEED_OPTIONS),
         transfer_start_ms=_ms(t_schedule.get("startTime"), f"{where}.transferParams.schedule.startTime"),

@@ -46,6 +46,7 @@ class SessionsMixin(Core):
             raise Unauthorized("Authentication failed: invalid username or password")
         self._drop_expired()
         token = secrets.token_urlsafe(32)
+        # inferred: hcx-api.md §1.2 (lifetime undocumented): a fixed lifetime from issue, not idle time
         ttl = self.world.scenario.faults.token_ttl_minutes * 60
         self._sessions[token] = _Session(expected.username, self.now + ttl)
         self.record("session_created", username=expected.username)
