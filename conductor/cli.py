@@ -2,6 +2,7 @@
 
     conductor plan validate PLAN                  check a plan file offline (schema and contradictions)
     conductor plan draft --from-rvtools FILE ...  group an inventory into waves and write a plan
+    conductor plan draft --from-hcx --hcx-url ... the same, from the source HCX Manager's inventory
     conductor plan estimate PLAN --inventory FILE durations per VM and wave, beside the lower bound
 
 `submit`, `status`, `watch`, `approve`, `cancel`, `retry`, `report` and `demo` join once the wave
@@ -17,6 +18,7 @@ echoed, not even in errors. This module depends on the rest of `conductor` and o
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from rich.table import Table
 
 from conductor.drafting import PlanEstimateResult, draft_plan, draft_yaml, estimate_plan_file
 from conductor.errors import ConductorError, InputError, PlanFileError
+from conductor.hcx_inventory import read_hcx_inventory
 from conductor.rvtools import read_rvtools
 from shared.errors import PlanError
 from shared.estimate import BandwidthModel
@@ -104,6 +107,25 @@ def _inventory(path: Path, app_column: str | None) -> list[InventoryVm]:
         soft_wrap=True,
     )
     return inventory.vms
+
+
+def _hcx_inventory(url: str | None, user: str, pins: list[str], ca_bundle: str | None) -> list[InventoryVm]:
+    if not url:
+        raise InputError(
+            "--from-hcx needs the source HCX Manager's URL", "pass --hcx-url or set CONDUCTOR_HCX_URL"
+        )
+    password = os.environ.get("CONDUCTOR_HCX_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise InputError(
+                f"no password for {user}", "set CONDUCTOR_HCX_PASSWORD (it is never printed or logged)"
+            )
+        password = typer.prompt(f"Password for {user}", hide_input=True)
+    vms = read_hcx_inventory(url, user, password, pins=pins, ca_bundle=ca_bundle)
+    if not vms:
+        raise InputError(f"{url}: the HCX Manager lists no VMs", "check that the URL is the source manager")
+    err.print(f"Read {len(vms)} VMs from {url}", highlight=False, soft_wrap=True)
+    return vms
 
 
 def _read_plan(path: Path) -> MigrationPlan:
@@ -198,6 +220,31 @@ def plan_draft(
     from_hcx: Annotated[
         bool, typer.Option("--from-hcx", help="Read the source HCX Manager's inventory instead.")
     ] = False,
+    hcx_url: Annotated[
+        str | None, typer.Option("--hcx-url", help="Source HCX Manager URL.", envvar="CONDUCTOR_HCX_URL")
+    ] = None,
+    hcx_user: Annotated[
+        str,
+        typer.Option(
+            "--hcx-user",
+            help="HCX user; the password comes from CONDUCTOR_HCX_PASSWORD, else a prompt.",
+            envvar="CONDUCTOR_HCX_USERNAME",
+        ),
+    ] = "cloudadmin@vsphere.local",
+    hcx_fingerprint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hcx-fingerprint",
+            help="Pinned SHA-256 of the manager's certificate (repeatable).",
+            envvar="CONDUCTOR_HCX_FINGERPRINT",
+        ),
+    ] = None,
+    hcx_ca_bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--hcx-ca-bundle", help="CA bundle (PEM) trusted for the manager.", envvar="HCX_CA_BUNDLE"
+        ),
+    ] = None,
     plan_id: Annotated[str, typer.Option("--id", help="The plan id (3-63 of a-z, 0-9, '-').")] = "draft-plan",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the plan here (default: stdout).")
@@ -240,18 +287,15 @@ def plan_draft(
         raise InputError(
             "give exactly one of --from-rvtools FILE or --from-hcx", "see `conductor plan draft --help`"
         )
-    if from_hcx:
-        raise ConductorError(
-            "--from-hcx is not available yet: the HCX inventory client is still being built",
-            "export the source vCenter with RVTools and use --from-rvtools",
-        )
     if migration_type not in ("bulk", "rav", "vmotion"):
         raise InputError(
             f"--type {migration_type!r}: must be bulk, rav or vmotion",
             "powered-off VMs go cold by themselves",
         )
-    assert from_rvtools is not None
-    inventory = _inventory(from_rvtools, app_column)
+    if from_rvtools is not None:
+        inventory = _inventory(from_rvtools, app_column)
+    else:
+        inventory = _hcx_inventory(hcx_url, hcx_user, hcx_fingerprint or [], hcx_ca_bundle)
     options = PlannerOptions(
         bandwidth=_bandwidth(link_gbps, efficiency, meshes, ix_per_mesh, manager_limit, max_concurrent),
         migration_type=migration_type,

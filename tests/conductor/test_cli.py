@@ -92,15 +92,15 @@ def test_draft_from_xlsx_to_stdout_respects_the_wave_size(
     assert [len(w.vms) for w in plan.waves] == [1, 1, 1]
 
 
-def test_draft_source_flags_are_exclusive_and_hcx_is_not_there_yet(
-    capsys: pytest.CaptureFixture[str], rvtools_xlsx: Path
-) -> None:
+def test_draft_source_flags_are_exclusive(capsys: pytest.CaptureFixture[str], rvtools_xlsx: Path) -> None:
     code, _, err = run(capsys, "plan", "draft", *CLOUDS)
     assert code == 2
     assert "exactly one of --from-rvtools" in one_line_error(err)
+    code, _, err = run(capsys, "plan", "draft", "--from-hcx", "--from-rvtools", str(rvtools_xlsx), *CLOUDS)
+    assert code == 2
     code, _, err = run(capsys, "plan", "draft", "--from-hcx", *CLOUDS)
-    assert code == 1
-    assert "--from-hcx is not available yet" in one_line_error(err)
+    assert code == 2
+    assert "--hcx-url" in one_line_error(err)
 
 
 def test_an_unknown_app_column_is_one_line_and_exit_2(
