@@ -23,6 +23,7 @@ This module depends on azure-identity, azure-mgmt-avs, `shared.settings`, `share
 from __future__ import annotations
 
 import time
+from enum import Enum
 from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
@@ -131,9 +132,9 @@ def private_cloud_facts(client: AVSClient, cloud: PrivateCloudRef | str) -> Clou
     addon_state: str | None = None
     for addon in client.addons.list(ref.resource_group, ref.name):
         addon_props = addon.properties
-        if addon_props is not None and str(addon_props.addon_type).upper() == "HCX":
+        if addon_props is not None and _text(addon_props.addon_type).upper() == "HCX":
             offer = getattr(addon_props, "offer", None) or "HCX"
-            addon_state = str(addon_props.provisioning_state) if addon_props.provisioning_state else None
+            addon_state = _text(addon_props.provisioning_state) or None
             break
     hcx_url = endpoints.hcx_cloud_manager if endpoints is not None else None
     return CloudFacts(
@@ -142,7 +143,7 @@ def private_cloud_facts(client: AVSClient, cloud: PrivateCloudRef | str) -> Clou
         region=pc.location,
         # inferred: avs-arm.md §7.1 — no generation field; Gen 2 clouds carry virtualNetworkId.
         generation=2 if props is not None and props.virtual_network_id else 1,
-        provisioning_state=str(props.provisioning_state) if props is not None else "Unknown",
+        provisioning_state=(_text(props.provisioning_state) if props is not None else "") or "Unknown",
         sku=pc.sku.name if pc.sku is not None else None,
         hcx_url=hcx_url.rstrip("/") if hcx_url else None,
         hcx_ip=endpoints.hcx_cloud_manager_ip if endpoints is not None else None,
@@ -153,3 +154,10 @@ def private_cloud_facts(client: AVSClient, cloud: PrivateCloudRef | str) -> Clou
         external_cloud_links=tuple(props.external_cloud_links or ()) if props is not None else (),
         virtual_network_id=props.virtual_network_id if props is not None else None,
     )
+
+
+def _text(value: object) -> str:
+    """An SDK enum or string as its wire text ("Succeeded", not "ProvisioningState.SUCCEEDED")."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    return "" if value is None else str(value)
