@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,14 @@ import openpyxl
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _no_conductor_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads CONDUCTOR_* and HCX_CA_BUNDLE; a developer's shell must not steer the tests."""
+    for name in list(os.environ):
+        if name.startswith("CONDUCTOR_") or name == "HCX_CA_BUNDLE":
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture
