@@ -35,6 +35,7 @@ from azure.functions.queue import QueueMessageInConverter
 from azure.storage.queue import QueueClient, QueueMessage
 
 from runtime.engine import Engine
+from runtime.errors import ConfigError
 from runtime.functions import FunctionSpec
 from runtime.invoke import Invoker
 from runtime.settings import QueueSettings, storage_connection
@@ -204,7 +205,13 @@ class QueueListener:
     def __init__(
         self, specs: list[FunctionSpec], settings: QueueSettings, invoker: Invoker, engine: Engine
     ) -> None:
-        self.pollers = [_Poller(spec, settings, invoker, engine) for spec in specs]
+        self.pollers: list[_Poller] = []
+        for spec in specs:
+            try:
+                self.pollers.append(_Poller(spec, settings, invoker, engine))
+            except (ConfigError, ValueError) as exc:
+                # As the host does, one misconfigured function is reported and the others still run.
+                log.error("queue trigger %s is disabled: %s", spec.name, exc)
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 

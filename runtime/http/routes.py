@@ -23,7 +23,6 @@ __all__ = ["Route", "RouteTable", "compile_template"]
 
 log = logging.getLogger("runtime.http")
 
-_PARAM = re.compile(r"\{([^{}]+)\}")
 _NUMBER = r"[-+]?\d+(?:\.\d+)?"
 _PATTERNS = {
     "int": r"[-+]?\d+",
@@ -114,7 +113,12 @@ class Route:
     def specificity(self) -> tuple[int, int, int]:
         catch_all = self.template.count("{*")
         params = len(self.names)
-        literal = len(_PARAM.sub("", self.template))
+        literal = sum(
+            len(text)
+            for part in self.template.split("/")
+            for kind, text in _tokens(part)
+            if kind == "literal"
+        )
         return (catch_all, params, -literal)
 
     def match(self, path: str) -> dict[str, str] | None:
@@ -134,6 +138,41 @@ class Route:
         return values
 
 
+def _tokens(segment: str) -> list[tuple[str, str]]:
+    """Split a path segment into ("literal", text) and ("param", body); `{{`/`}}` are escaped braces."""
+    tokens: list[tuple[str, str]] = []
+    literal = ""
+    i = 0
+    while i < len(segment):
+        if segment.startswith("{{", i) or segment.startswith("}}", i):
+            literal += segment[i]
+            i += 2
+            continue
+        if segment[i] != "{":
+            literal += segment[i]
+            i += 1
+            continue
+        body = ""
+        j = i + 1
+        while j < len(segment):
+            if segment.startswith("{{", j) or segment.startswith("}}", j):
+                body += segment[j]
+                j += 2
+                continue
+            if segment[j] == "}":
+                break
+            body += segment[j]
+            j += 1
+        if literal:
+            tokens.append(("literal", literal))
+            literal = ""
+        tokens.append(("param", body))
+        i = j + 1
+    if literal:
+        tokens.append(("literal", literal))
+    return tokens
+
+
 def compile_template(
     template: str,
 ) -> tuple[re.Pattern[str], list[str], dict[str, list[Callable[[str], bool]]], dict[str, str]]:
@@ -141,14 +180,12 @@ def compile_template(
     checks: dict[str, list[Callable[[str], bool]]] = {}
     defaults: dict[str, str] = {}
     pieces: list[str] = []
-    segments = template.strip("/").split("/")
-    for position, segment in enumerate(segments):
+    for position, segment in enumerate(template.strip("/").split("/")):
         separator = "/" if position else ""
-        whole = _PARAM.fullmatch(segment)
-        if whole and (
-            whole.group(1).endswith("?") or "=" in whole.group(1) or whole.group(1).startswith("*")
-        ):
-            body, optional, catch_all = whole.group(1), False, False
+        tokens = _tokens(segment)
+        if len(tokens) == 1 and tokens[0][0] == "param":
+            body = tokens[0][1]
+            optional = catch_all = False
             if body.startswith("*"):
                 body, catch_all = body.lstrip("*"), True
             if body.endswith("?"):
@@ -162,13 +199,12 @@ def compile_template(
             pieces.append(f"(?:{separator}{group})?" if optional or catch_all else f"{separator}{group}")
             continue
         out = separator
-        cursor = 0
-        for found in _PARAM.finditer(segment):
-            out += re.escape(segment[cursor : found.start()])
-            _, pattern = _parameter(found.group(1), names, checks, catch_all=False)
-            out += f"(?P<p{len(names) - 1}>{pattern})"
-            cursor = found.end()
-        out += re.escape(segment[cursor:])
+        for kind, text in tokens:
+            if kind == "literal":
+                out += re.escape(text)
+            else:
+                _, pattern = _parameter(text, names, checks, catch_all=False)
+                out += f"(?P<p{len(names) - 1}>{pattern})"
         pieces.append(out)
     return re.compile("".join(pieces), re.IGNORECASE), names, checks, defaults
 
