@@ -6,7 +6,9 @@ import azure.functions as func
 
 import activities
 import orchestrators
+from shared.telemetry import configure_telemetry
 
+configure_telemetry()  # Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else a no-op
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (*orchestrators.blueprints, *activities.blueprints):

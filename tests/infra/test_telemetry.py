@@ -7,6 +7,7 @@ reads the envelopes the exporter really sends.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import gzip
 import json
@@ -333,3 +334,17 @@ def test_a_malformed_connection_string_names_the_setting_and_hides_its_value() -
     assert result.stdout.startswith("ERR"), result.stderr[-2000:]
     assert "APPLICATIONINSIGHTS_CONNECTION_STRING" in result.stdout
     assert secretish not in result.stdout
+
+
+def test_function_app_configures_telemetry_before_it_builds_the_app() -> None:
+    tree = ast.parse((REPO / "function_app.py").read_text(encoding="utf-8"))
+    order = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if isinstance(func, ast.Name) and func.id == "configure_telemetry":
+                order.append("configure")
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if any(isinstance(t, ast.Name) and t.id == "app" for t in targets):
+            order.append("app")
+    assert order == ["configure", "app"]
