@@ -16,6 +16,16 @@ MODULES = [
     "shared.plan.plan",
     "shared.plan.checks",
     "shared.plan.loading",
+    "shared.settings",
+    "shared.avs",
+    "shared.credentials",
+    "shared.hcx",
+    "shared.hcx.client",
+    "shared.hcx.transport",
+    "shared.hcx.envelope",
+    "shared.hcx.models",
+    "shared.hcx.migrations",
+    "shared.hcx.errors",
 ]
 
 
@@ -26,3 +36,20 @@ def test_all_lists_only_names_that_exist(name: str) -> None:
     missing = [n for n in module.__all__ if not hasattr(module, n)]
     assert missing == []
     assert len(set(module.__all__)) == len(module.__all__)
+
+
+def test_the_avs_module_offers_no_way_to_rotate_a_password() -> None:
+    import shared.avs
+
+    assert not [name for name in dir(shared.avs) if "rotate" in name.lower()]
+
+
+def test_every_hcx_error_is_a_shared_error_with_a_retry_verdict() -> None:
+    import shared.hcx.errors as errors
+    from shared.errors import SharedError
+
+    for name in errors.__all__:
+        cls = getattr(errors, name)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            assert issubclass(cls, SharedError)
+            assert cls.retryable == (issubclass(cls, errors.HcxUnavailable))
