@@ -99,6 +99,7 @@ class ArmResponses:
             "Azure-AsyncOperation": self._monitor(request, op, "operationStatuses"),
             "Retry-After": RETRY_AFTER,
         }
+        # inferred: 201 for a new resource, 200 for an update (avs-arm.md §6 shows 201 on create).
         return _json(self._wire(resource), 201 if created else 200, headers)
 
     def _patch(self, request: web.Request, op: Operation, status: int) -> web.Response:
@@ -110,6 +111,8 @@ class ArmResponses:
 
     def _accepted(self, request: web.Request, op: Operation | None) -> web.Response:
         """DELETE and POST actions: 202 with both monitors, or 204 when nothing had to happen."""
+        # inferred: which monitor headers the live service sends per operation (avs-arm.md §12);
+        # azure-core reads either, so DELETE carries both.
         if op is None:
             return web.Response(status=204)
         headers = {

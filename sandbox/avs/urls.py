@@ -123,6 +123,7 @@ def _gate(token: str) -> Any:
                 "The api-version query parameter (?api-version=) is required for all requests.",
                 code="MissingApiVersionParameter",
             )
+        # inferred: ARM's answer to an api-version the provider lacks (code and wording).
         if version not in API_VERSIONS:
             raise BadRequest(
                 f"No registered resource provider found for api-version '{version}'. The supported "
@@ -149,6 +150,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        # inferred: ARM's body for a path no route matches (real ARM says InvalidResourceType or 404).
         code = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}.get(
             exc.status, "BadRequest"
         )

@@ -150,6 +150,7 @@ def _error_body(server: str, rule: FaultRule) -> dict[str, Any]:
     return {"errors": [{"code": code, "message": rule.message}]}
 
 
+# inferred: the error codes a throttled or failing front door puts in its body.
 _ARM_CODES = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
 _HCX_CODES = {429: "TOO_MANY_REQUESTS", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
 

@@ -152,6 +152,7 @@ class AddonsMixin(CloudsMixin):
         }
         existing = self.find(f"{pc.id}/addons", name)
         if isinstance(existing, Addon):
+            # inferred: ARM answers 409 to a write on a resource with an operation in flight.
             if existing.provisioning_state in ("Building", "Updating", "Deleting"):
                 raise Conflict(
                     f"Add-on '{name}' is {existing.provisioning_state.lower()}; retry when it is done."

@@ -99,6 +99,7 @@ class PrivateCloud(ArmResource):
     @property
     def express_route_id(self) -> str | None:
         """The Microsoft-managed ExpressRoute circuit of a Gen 1 cloud (Gen 2 has none)."""
+        # inferred: the id's shape imitates the spec example (tntNN-cust-p01-<region>-er); values are ours.
         if self.generation != 1:
             return None
         n = int(_tag(self.id, 4), 16) % 90 + 10

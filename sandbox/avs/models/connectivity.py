@@ -161,6 +161,7 @@ class ConnectivityMixin(CloudsMixin):
         target = body.properties.linked_cloud.rstrip("/").lower()
         peer = next((c for c in self.clouds.values() if c.id.lower() == target and c is not pc), None)
         if peer is None:
+            # inferred: the error code; real ARM's wording for an unknown linked cloud is undocumented.
             raise BadRequest(
                 "properties.linkedCloud: not the resource id of another private cloud in this subscription",
                 code="InvalidLinkedCloud",
@@ -168,6 +169,7 @@ class ConnectivityMixin(CloudsMixin):
             )
         self._gen1(peer, "AVS Interconnect (cloudLinks)")
         if peer.location != pc.location:
+            # inferred: avs-arm.md §8.1 says Interconnect is same-region; the refusal's code is ours.
             raise BadRequest(
                 f"properties.linkedCloud: AVS Interconnect links private clouds in the same region only "
                 f"({pc.location} vs {peer.location}); use ExpressRoute Global Reach across regions",
@@ -242,6 +244,7 @@ class ConnectivityMixin(CloudsMixin):
         own = pc.express_route_id or ""
         circuit = body.properties.express_route_id or own
         if circuit.lower() != own.lower():
+            # inferred: an authorization is issued on the cloud's own circuit (avs-arm.md §7.6 default).
             raise BadRequest(
                 "properties.expressRouteId: must be this private cloud's own circuit "
                 "(properties.circuit.expressRouteID)",
@@ -282,7 +285,8 @@ class ConnectivityMixin(CloudsMixin):
     def _new_connection(
         self, pc: PrivateCloud, name: str, peer_circuit: str, key: str, at: datetime
     ) -> GlobalReachConnection:
-        # A /29 per connection from the cloud's circuit range, after the two /30 circuit subnets.
+        # inferred: a /29 per connection carved from the cloud's circuit range (avs-arm.md §7.7 says
+        # only "/29 carved from the network block"), after the two /30 circuit subnets.
         block = ipaddress.IPv4Network(carve(pc.network_block)["circuit_block"])
         prefix = list(block.subnets(new_prefix=29))[2 + self._gr_index % 30]
         self._gr_index += 1
@@ -303,6 +307,8 @@ class ConnectivityMixin(CloudsMixin):
         return gr
 
     def _provisioned(self, gr: GlobalReachConnection, auth: Authorization, peer: Side, at: datetime) -> None:
+        # inferred: Connecting until BGP comes up some minutes after provisioning (avs-arm.md §7.7 lists
+        # the states, not their timing); one authorization serves one connection (§8.2).
         gr.provisioning_state, gr.modified_at, gr.peer_side = "Succeeded", at, peer
         auth.used_by = gr.id
 
@@ -316,6 +322,8 @@ class ConnectivityMixin(CloudsMixin):
         self.timeline.at(at + DURATIONS["globalReach.connect"], connected)
 
     def _redeemable(self, pc: PrivateCloud, circuit: str, key: str) -> tuple[Authorization, Side]:
+        # inferred: a bad circuit or key fails the operation asynchronously (as ExpressRoute does),
+        # with error codes of our naming; the key itself never appears in the message.
         peer = next(
             (
                 c

@@ -103,6 +103,7 @@ class NetworksMixin(CloudsMixin):
 
     def _gateway_path(self, pc: PrivateCloud, value: str | None) -> str | None:
         """A Tier-1 path from what a client sent; a bare gateway name is accepted too (lenient)."""
+        # inferred: real NSX wants the policy path; accepting the bare name is the simulator's leniency.
         if value is None or value == "":
             return None
         name = value[len(T1_PREFIX) :] if value.startswith(T1_PREFIX) else value
@@ -118,6 +119,7 @@ class NetworksMixin(CloudsMixin):
         return T1_PREFIX + gateway.name
 
     def _check_overlap(self, pc: PrivateCloud, name: str, gateway: str | None, address: str | None) -> None:
+        # inferred: NSX refuses overlapping routed subnets in one cloud; the code is ours.
         if gateway is None or address is None:
             return
         mine = ipaddress.ip_interface(address).network
