@@ -57,7 +57,9 @@ class HcxBackend(MigrationsMixin, ExtensionsMixin, SessionsMixin):
 
     def check_available(self) -> None:
         """503 while the cloud's HCX add-on is not installed (every route answers so)."""
-        if self.edition() == "none":
+        with self.world.lock:
+            edition = self.edition()
+        if edition == "none":
             raise ServiceUnavailable(
                 f"HCX is not installed on private cloud {self.world.cloud(self.side).name}; "
                 "install the HCX add-on first"

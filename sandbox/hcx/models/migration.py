@@ -80,6 +80,7 @@ class Migration:
     attempt: int
     created: float
     state: str = QUEUED
+    seq: int = 0  # creation order: query answers in it
     updated: float = 0.0
     appliance: Appliance | None = None
     message: str = "Migration queued"

@@ -103,6 +103,11 @@ class _Pending:
     space: dict[str, float] = field(default_factory=dict)  # GiB per destination datastore id
 
 
+def _set(value: object, where: str) -> set[str] | None:
+    found = _strings(value, where)
+    return set(found) if found is not None else None
+
+
 def _strings(value: object, where: str) -> list[str] | None:
     if value is None:
         return None
@@ -156,6 +161,7 @@ class MigrationsMixin(LifecycleMixin):
                 updated=self.now,
             )
             m.log.append((self.now, m.message))
+            m.seq = len(self.migrations)
             found.datastore.reserved_gb += vm.spec.disk_gb
             result.migration = m
             self.record(
@@ -423,22 +429,27 @@ class MigrationsMixin(LifecycleMixin):
         flt, options, paging = (body.get(k) or {} for k in ("filter", "options", "paging"))
         if not all(isinstance(x, dict) for x in (flt, options, paging)):
             raise BadRequest("filter, options and paging: must be objects")
-        ids = _strings(flt.get("migrationId"), "filter.migrationId") or _strings(flt.get("id"), "filter.id")
-        groups = _strings(flt.get("migrationGroupId"), "filter.migrationGroupId")
-        entities = _strings(flt.get("entityId"), "filter.entityId")
-        states = _strings(flt.get("state"), "filter.state")
-        types = _strings(flt.get("migrationType"), "filter.migrationType")
-        tags = _strings(flt.get("tags"), "filter.tags")  # inferred: see request.py
-        names = _strings(flt.get("migrationGroupName"), "filter.migrationGroupName")
+        ids = _set(flt.get("migrationId"), "filter.migrationId") or _set(flt.get("id"), "filter.id")
+        groups = _set(flt.get("migrationGroupId"), "filter.migrationGroupId")
+        entities = _set(flt.get("entityId"), "filter.entityId")
+        states = _set(flt.get("state"), "filter.state")
+        types = _set(flt.get("migrationType"), "filter.migrationType")
+        tags = _set(flt.get("tags"), "filter.tags")  # inferred: see request.py
+        names = _set(flt.get("migrationGroupName"), "filter.migrationGroupName")
+        # A query by id (how clients poll) looks its migrations up instead of scanning them all.
+        pool = (
+            sorted((self.migrations[i] for i in ids if i in self.migrations), key=lambda m: m.seq)
+            if ids is not None
+            else self.migrations.values()
+        )
         rows = [
             m
-            for m in self.migrations.values()
-            if (ids is None or m.migration_id in ids)
-            and (groups is None or m.group_id in groups)
+            for m in pool
+            if (groups is None or m.group_id in groups)
             and (entities is None or m.vm.vm_id in entities)
             and (states is None or m.state in states)
             and (types is None or WIRE_TYPES[m.kind][0] in types or m.kind in types)
-            and (tags is None or bool(set(tags) & set(m.request.tags)))
+            and (tags is None or not tags.isdisjoint(m.request.tags))
             and (names is None or m.request.group_name in names)
         ]
         offset = paging.get("offset") or paging.get("skipCount") or 0

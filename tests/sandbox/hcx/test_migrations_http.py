@@ -172,3 +172,22 @@ def test_a_body_that_is_not_json_is_a_400(served: Served) -> None:
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "body: not valid JSON"
+
+
+def test_after_a_bulk_migration_both_inventories_show_it(served: Served) -> None:
+    env, client = served.env, served.login()
+    client.post(f"{MOBILITY}/start", json={"items": [env.item("app01")]})
+    env.advance(hours=1)
+    client = served.login()
+    inventory = "/hybridity/api/service/inventory/virtualmachines"
+    local = client.post(inventory, json={"filter": {"cloud": {"local": True}}}).json()["data"]["items"]
+    left = next(v for v in local if v["entity_id"] == "vm-1001")
+    assert left["name"].startswith("app01-")
+    assert left["name"].removeprefix("app01-").isdigit()
+    assert left["powerState"] == "poweredOff"
+    remote = client.post(inventory, json={"filter": {"cloud": {"remote": True}}}).json()["data"]["items"]
+    arrived = next(v for v in remote if v["name"] == "app01")
+    assert arrived["powerState"] == "poweredOn"
+    assert [(n["name"], n["type"]) for n in arrived["network"]] == [("seg-web", "NsxtSegment")]
+    remote_view = served.login("destination").post(inventory, json={"filter": {"name": "app01"}}).json()
+    assert remote_view["data"]["items"][0]["entity_id"] == arrived["entity_id"]

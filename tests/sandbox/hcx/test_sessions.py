@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from sandbox.avs.bodies import AddonBody
 from sandbox.hcx.exceptions import Unauthorized
 
 from .conftest import Env, Served
@@ -111,3 +112,22 @@ def test_login_events_never_carry_the_password_or_token(env: Env) -> None:
     text = repr(env.world.events)
     assert creds.password not in text
     assert token not in text
+
+
+def test_installing_the_addon_through_arm_makes_the_manager_answer(
+    make_served: Callable[..., Served],
+) -> None:
+    served = make_served(destination={"hcx": {"addon": "none"}})
+    creds = served.env.world.credentials["destination"]
+    login = {"username": creds.username, "password": creds.password}
+    client = served.clients["destination"]
+    assert client.post("/hybridity/api/sessions", json=login).status_code == 503
+    cloud = served.env.world.cloud("destination")
+    body = AddonBody.model_validate(
+        {"properties": {"addonType": "HCX", "offer": "VMware MaaS Cloud Provider (Enterprise)"}}
+    )
+    _, operation, _ = served.env.arm.create_or_update_addon(cloud.resource_group, cloud.name, "hcx", body)
+    assert client.post("/hybridity/api/sessions", json=login).status_code == 503
+    served.env.advance(minutes=10)
+    served.env.arm.get_operation(operation.id)  # the client polls the LRO, as the app does
+    assert client.post("/hybridity/api/sessions", json=login).status_code == 200
