@@ -29,3 +29,17 @@ def test_the_module_prints_the_schema() -> None:
         [sys.executable, "-m", "shared.plan", "--schema"], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) == plan_schema()
+
+
+def test_the_guides_example_plan_is_valid() -> None:
+    import re
+
+    from shared.plan import load_plan
+    from shared.plan.schema import SCHEMA_PATH as schema_path
+
+    guide = (schema_path.parent / "plan.md").read_text()
+    example = re.search(r"```yaml\n(.*?)```", guide, re.S)
+    assert example is not None
+    plan = load_plan(example.group(1), content_type="application/yaml")
+    assert [w.name for w in plan.waves] == ["pilot", "web", "databases"]
+    assert plan.effective("databases").migration.type == "rav"
