@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient
 
 from runtime import LocalRuntime
@@ -34,10 +36,8 @@ def inbox() -> list[Any]:
 
 def queue(connection: str, name: str) -> QueueClient:
     client = QueueClient.from_connection_string(connection, name)
-    try:
+    with contextlib.suppress(ResourceExistsError):
         client.create_queue()
-    except Exception:  # noqa: S110 - already exists
-        pass
     return client
 
 
