@@ -143,6 +143,11 @@ class PairingMixin(JobsMixin):
             return PairingRefusal("Unable to connect", f"Could not connect to {url}: no HCX Manager answers")
         if side == self.side:
             raise BadRequest("remote.url: names this HCX Manager; a site pairs with another manager")
+        if self._remote_edition(side) == "none":
+            # The remote cloud has no HCX add-on, so nothing answers at its URL.
+            return PairingRefusal(
+                "Unable to connect", f"Could not connect to {url}: HCX is not installed there"
+            )
         if not self._trusts(side):
             # inferred: hcx-api.md §10.2 (the shape is verified, the error text is not)
             self.record("pairing_untrusted_certificate", url=url)
@@ -227,6 +232,11 @@ class PairingMixin(JobsMixin):
             if host == self.world.hcx_host(side).lower():
                 return side
         return None
+
+    def _remote_edition(self, side: Side) -> str:
+        if self.world.arm is not None:
+            return self.world.arm.hcx_edition(side)
+        return self.world.cloud(side).hcx.addon
 
     def _certificate_of(self, side: Side) -> str | None:
         return self.world.hcx_certificates.get(side)

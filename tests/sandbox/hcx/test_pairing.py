@@ -200,3 +200,11 @@ def test_unpairing_is_refused_while_a_migration_uses_the_pairing(served: Served)
 
 def test_an_unknown_job_is_404(served: Served) -> None:
     assert served.login().get("/hybridity/api/jobs/no-such-job").status_code == 404
+
+
+def test_a_remote_cloud_without_hcx_is_unreachable(make_served: Callable[..., Served]) -> None:
+    served = make_served(paired=False, destination={"hcx": {"addon": "none"}})
+    body = pair(served, served.login()).json()
+    assert body["success"] is False
+    assert body["errors"][0]["error"] == "Unable to connect"
+    assert "not installed" in body["errors"][0]["text"]
