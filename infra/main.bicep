@@ -57,6 +57,9 @@ param armEndpoint string = environment().resourceManager
 @description('Optional path, inside the deployment package, of a PEM bundle trusted for the HCX Managers.')
 param hcxCaBundle string = ''
 
+@description('Optional subnet (delegated to Microsoft.App/environments) for VNet integration; the HCX Managers are reachable only over the private clouds\' private network.')
+param appSubnetId string = ''
+
 @description('Maximum number of Flex Consumption instances.')
 @minValue(1)
 @maxValue(1000)
@@ -163,6 +166,7 @@ module functionApp 'modules/functionapp.bicep' = {
     hcxCredentialOverrides: hcxCredentialOverrides
     armEndpoint: armEndpoint
     hcxCaBundle: hcxCaBundle
+    virtualNetworkSubnetId: appSubnetId
     maximumInstanceCount: maximumInstanceCount
   }
 }

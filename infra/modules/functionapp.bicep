@@ -51,6 +51,9 @@ param armEndpoint string
 @description('Optional path, inside the deployment package, of a PEM bundle trusted for the HCX Managers.')
 param hcxCaBundle string = ''
 
+@description('Optional resource id of a subnet (delegated to Microsoft.App/environments) to integrate with, so the app reaches the HCX Managers on the private clouds\' private network. Empty means no VNet integration.')
+param virtualNetworkSubnetId string = ''
+
 @description('Maximum number of instances the plan scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -164,6 +167,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
   properties: {
     serverFarmId: plan.id
+    // The HCX Cloud Managers answer on the private clouds' management networks; the app reaches them
+    // through a VNet connected to the private clouds' ExpressRoute (docs/deploy.md, prerequisites).
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     httpsOnly: true
     clientCertEnabled: false
     // Key Vault references resolve with the user-assigned identity (there is no system identity).

@@ -182,6 +182,16 @@ def test_the_function_app_runs_as_the_user_assigned_identity_only() -> None:
     assert deployment == {"type": "UserAssignedIdentity", "userAssignedIdentityResourceId": "identityId"}
 
 
+def test_vnet_integration_is_applied_only_when_a_subnet_is_given() -> None:
+    app = load("modules/functionapp.bicep")
+    expr = app.config("app")["properties"]["virtualNetworkSubnetId"]
+    assert app.evaluate(expr) is None
+    subnet = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/app"
+    assert app.evaluate(expr, {"virtualNetworkSubnetId": subnet}) == subnet
+    params = load("main.bicep").modules["functionApp"]["config"]["params"]
+    assert params["virtualNetworkSubnetId"] == "appSubnetId"
+
+
 def test_basic_auth_publishing_is_off() -> None:
     app = load("modules/functionapp.bicep")
     policies = app.resources_of_type("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
