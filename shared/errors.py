@@ -17,6 +17,11 @@ nothing.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.findings import Finding
+
 __all__ = [
     "CredentialsError",
     "ForbiddenOperation",
@@ -42,6 +47,12 @@ class PlanError(SharedError, ValueError):
         self.errors = errors
         lines = [f"{e['path'] or '/'}: {e['message']}" for e in errors]
         super().__init__("invalid plan: " + "; ".join(lines))
+
+    def findings(self) -> list[Finding]:
+        """One PLAN_INVALID finding per problem, its JSON pointer as the resource (shared.findings)."""
+        from shared.findings import finding  # findings depend on pydantic; this module on nothing
+
+        return [finding("PLAN_INVALID", e["message"], resource=e["path"] or "/") for e in self.errors]
 
 
 class SettingsError(SharedError, ValueError):

@@ -17,8 +17,9 @@ HcxError                      (shared.errors.SharedError) .status, .messages, .r
 
 `retryable` says whether trying the same call again later can succeed; the client itself retries only
 idempotent calls. Messages carry HCX's own words (they help the operator) but never a password or a
-token: the client redacts the secrets it knows before raising. This module depends on pydantic and
-`shared.errors` only.
+token: the client redacts the secrets it knows before raising. The two certificate errors turn into
+the findings the pairing phase reports (`to_finding()`). This module depends on pydantic and
+`shared.errors`, `shared.findings`, `shared.tls` only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.errors import SharedError
+from shared.findings import Finding, finding
+from shared.tls import format_fingerprint
 
 __all__ = [
     "HcxAuthError",
@@ -116,6 +119,20 @@ class HcxCertificateUntrusted(HcxError):
         self.fingerprint = fingerprint
         self.pinned = pinned
 
+    def to_finding(self) -> Finding:
+        """The pairing phase's finding: the fingerprint to verify and pin, never the PEM body."""
+        shown = format_fingerprint(self.fingerprint)
+        if self.pinned:
+            code, what = "HCX_CERTIFICATE_PIN_MISMATCH", "matches none of the pinned fingerprints"
+        else:
+            code, what = "HCX_CERTIFICATE_NOT_PINNED", "is not trusted and no fingerprint is pinned"
+        return finding(
+            code,
+            f"the certificate of the HCX Manager at {self.url} (SHA-256 {shown}) {what}",
+            resource=self.url,
+            details={"fingerprint": self.fingerprint, "fingerprint_display": shown},
+        )
+
 
 class HcxTlsError(HcxError):
     """The client's own TLS connection to the manager failed verification."""
@@ -127,6 +144,15 @@ class HcxTlsError(HcxError):
         self.url = url
         self.fingerprint = fingerprint
         self.pem = pem
+
+    def to_finding(self) -> Finding:
+        shown = format_fingerprint(self.fingerprint) if self.fingerprint else "unknown"
+        return finding(
+            "HCX_TLS_UNTRUSTED",
+            f"the app does not trust the TLS certificate of the HCX Manager at {self.url} (SHA-256 {shown})",
+            resource=self.url,
+            details={"fingerprint": self.fingerprint, "fingerprint_display": shown},
+        )
 
 
 class HcxProtocolError(HcxError):

@@ -292,6 +292,12 @@ class TestPairing:
         assert caught.value.fingerprint == fingerprint(REMOTE_PEM)
         assert caught.value.pinned is pinned
         assert server.calls("POST", f"{API}/admin/certificates") == []
+        found = caught.value.to_finding()
+        assert found.code == ("HCX_CERTIFICATE_PIN_MISMATCH" if pinned else "HCX_CERTIFICATE_NOT_PINNED")
+        assert format_fingerprint(fingerprint(REMOTE_PEM)) in found.message
+        assert found.details["fingerprint"] == fingerprint(REMOTE_PEM)
+        assert found.resource == "https://hcx-cloud.example.com"
+        assert "BEGIN CERTIFICATE" not in found.model_dump_json()
 
     def test_a_conflict_means_someone_paired_meanwhile(self) -> None:
         server = ScriptedHcx().on(

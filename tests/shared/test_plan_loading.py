@@ -236,6 +236,15 @@ def test_webhooks_reference_an_app_setting_and_never_take_a_url() -> None:
     assert set(paths_of(data)) == {"/notifications/webhooks/0/url_setting", "/notifications/webhooks/0/url"}
 
 
+def test_plan_errors_become_plan_invalid_findings_at_their_pointers() -> None:
+    data = minimal_plan()
+    data["id"] = "BAD"
+    data["waves"][0]["vms"] = ["a", "a"]
+    with pytest.raises(PlanError) as caught:
+        parse_plan(data)
+    assert [(f.code, f.resource) for f in caught.value.findings()] == [("PLAN_INVALID", "/id")]
+
+
 def test_error_messages_never_echo_the_submitted_value() -> None:
     data = minimal_plan()
     data["hcx"] = {"trusted_fingerprints": ["hunter2-is-my-password"], "service_mesh": ["hunter2"]}

@@ -209,6 +209,9 @@ class TestHcxSession:
         with pytest.raises(HcxTlsError) as caught:
             client.login()
         assert caught.value.fingerprint == normalise_fingerprint(sandbox.hcx_fingerprint("source"))
+        found = caught.value.to_finding()
+        assert (found.code, found.resource) == ("HCX_TLS_UNTRUSTED", sandbox.hcx_url("source"))
+        assert sandbox.hcx_fingerprint("source").upper() in found.message.upper()
 
     def test_reads_are_retried_through_5xx(self, hcx: HcxClient, sandbox: Sandbox, sleeps: Sleeps) -> None:
         sandbox.faults.add(
