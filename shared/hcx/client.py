@@ -317,6 +317,9 @@ class HcxClient:
         """Every VM of the endpoint (all pages), optionally only those with the given names."""
         flt: dict[str, Any] = {"cloud": {"endpointId": endpoint_id} if endpoint_id else {"local": True}}
         if names is not None:
+            # inferred: hcx-api.md §2.3/§4 document paging for this call, not its filter keys; the
+            # name filter mirrors the migration query's list filters, so the answer is filtered again
+            # below in case a manager ignores it.
             flt["name"] = list(names)
         vms: list[InventoryVm] = []
         skip = 0
@@ -328,7 +331,7 @@ class HcxClient:
             skip += len(page)
             total = _total(answer)
             if not page or len(page) < page_size or (total is not None and skip >= total):
-                return vms
+                return vms if names is None else [vm for vm in vms if vm.name in set(names)]
 
     # --- migrations ----------------------------------------------------------------------------
 

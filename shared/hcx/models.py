@@ -327,7 +327,11 @@ def _network_names(value: Any) -> Any:
 
 
 class InventoryVm(HcxModel):
-    """A VM from `service/inventory/virtualmachines`."""
+    """A VM from `service/inventory/virtualmachines`.
+
+    inferred: hcx-api.md has no example VM item; the field names follow the v2 migration `entity` and
+    `summary` (§7.1), and every alias seen in public clients is accepted.
+    """
 
     id: str = Field(validation_alias=AliasChoices("entityId", "id", "entity_id", "vmId"))
     name: str = Field(validation_alias=AliasChoices("name", "entityName", "displayName"))
