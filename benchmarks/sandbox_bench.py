@@ -12,9 +12,10 @@ Two figures, each printed beside its target as a ratio:
    inventory, migration query). The same load against an in-process sandbox (server thread and
    client sharing one interpreter, as in the test suite) is measured side by side.
 2. **A simulated week of the 1,000-VM scenario's migration traffic** (target < 60 s wall). Every VM
-   of `examples/scenarios/large.yaml` is started as a Bulk migration across both service meshes; a
-   virtual clock then advances in five-minute steps for `--days` days while the source manager is
-   queried every simulated half hour, as a polling orchestrator would.
+   of `examples/scenarios/large.yaml` migrates with Bulk across both service meshes in daily waves,
+   each switching over in a window the next day (so base syncs and 2-hourly delta syncs run all
+   week); a virtual clock advances in five-minute steps for `--days` days while the source manager
+   is queried every simulated half hour, as a polling orchestrator would.
 
 This module depends on the sandbox, aiohttp, httpx and the clock; it binds loopback only.
 """
@@ -42,7 +43,7 @@ import httpx
 
 from runtime.clock import VirtualClock
 from sandbox.core import tls
-from sandbox.core.scenario import load_scenario
+from sandbox.core.scenario import VmSpec, load_scenario
 from sandbox.core.world import Side
 from sandbox.hcx.ids import endpoint_id
 from sandbox.sandbox import Sandbox
@@ -94,7 +95,7 @@ class WeekFigures:
     queries: int
     wall_seconds: float
     terabytes_moved: float
-    # Simulated hours from the first start to the last completion.
+    # Simulated hours from the start to the last completion.
     makespan_hours: float | None
 
 
@@ -204,12 +205,17 @@ def measure_requests(seconds: float, concurrency: int) -> RequestFigures:
         return _figures("in-process server", count, errors, latencies, time.perf_counter() - began)
 
 
-def _items(sb: Sandbox) -> list[dict[str, Any]]:
+def _items(sb: Sandbox, vms: list[VmSpec], window: datetime) -> list[dict[str, Any]]:
+    """Bulk migration items for `vms`, alternating meshes, switching over in a 12-hour window."""
     source = sb.hcx["source"]
+    schedule = {
+        "startTime": int(window.timestamp() * 1000),
+        "expiryTime": int((window + timedelta(hours=12)).timestamp() * 1000),
+    }
     destination = endpoint_id(sb.world, "destination")
     meshes = [m.name for m in sb.scenario.service_meshes]
     items = []
-    for i, vm in enumerate(sb.world.inventory["source"]):
+    for i, vm in enumerate(vms):
         record = source.vm_by_name(vm.name)
         assert record is not None
         items.append(
@@ -227,7 +233,7 @@ def _items(sb: Sandbox) -> list[dict[str, Any]]:
                     ],
                     "schedule": {},
                 },
-                "switchoverParams": {"schedule": {}},
+                "switchoverParams": {"schedule": schedule},
                 "networkParams": {
                     "networkMappings": [
                         {"srcNetworkName": n, "destNetworkName": f"L2E_{n}"} for n in vm.networks
@@ -241,7 +247,12 @@ def _items(sb: Sandbox) -> list[dict[str, Any]]:
 def measure_week(
     days: float = 7.0, step_minutes: float = 5.0, query_every_minutes: float = 30.0
 ) -> WeekFigures:
-    """Start every VM of the large scenario and advance a virtual clock through `days` simulated days."""
+    """Migrate the large scenario in daily waves while a virtual clock runs through `days` days.
+
+    Wave k (one per day, all but the last day) starts at day k and switches over in a window opening
+    at day k + 1, so each wave replicates and runs 2-hourly delta syncs while the previous one
+    switches over, within HCX's 300-per-manager limit, as an operator's plan would have it.
+    """
     scenario = load_scenario(LARGE)
     clock = VirtualClock(scenario.start)
     sb = Sandbox(scenario, clock=clock)  # backends only: the week is about the engine, not HTTP
@@ -251,15 +262,25 @@ def measure_week(
             "destination", f"L2E_{network.name}", network.gateway_cidr or "10.0.0.1/24", None
         )
     source = sb.hcx["source"]
-    began = time.perf_counter()
-    results = source.start_migrations({"items": _items(sb)}, "bench")
-    started = sum(1 for r in results if r.migration is not None)
-    steps = int(days * 24 * 60 / step_minutes)
+    inventory = sb.world.inventory["source"]
+    waves = max(1, int(days) - 1)
+    per_wave = -(-len(inventory) // waves)
+    steps_per_day = int(24 * 60 / step_minutes)
+    steps = int(days * steps_per_day)
     every = max(1, int(query_every_minutes / step_minutes))
-    queries = 0
-    for step in range(1, steps + 1):
+    started = queries = 0
+    began = time.perf_counter()
+    for step in range(steps + 1):
+        if step % steps_per_day == 0 and step // steps_per_day < waves:
+            wave = step // steps_per_day
+            window = clock.now() + timedelta(days=1)
+            chunk = inventory[wave * per_wave : (wave + 1) * per_wave]
+            results = source.start_migrations({"items": _items(sb, chunk, window)}, "bench")
+            started += sum(1 for r in results if r.migration is not None)
+        if step == steps:
+            break
         clock.advance(timedelta(minutes=step_minutes))
-        if step % every == 0:
+        if (step + 1) % every == 0:
             source.query_migrations(
                 {"filter": {}, "options": {"compat": "2.1"}, "paging": {"pageSize": 1000}}
             )
@@ -271,7 +292,7 @@ def measure_week(
     finished = [datetime.fromisoformat(m["completed"]) for m in state["migrations"] if m.get("completed")]
     makespan = (max(finished) - scenario.start).total_seconds() / 3600 if finished else None
     return WeekFigures(
-        vms=len(sb.world.inventory["source"]),
+        vms=len(inventory),
         started=started,
         completed=completed,
         simulated_days=days,
