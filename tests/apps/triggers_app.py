@@ -12,7 +12,8 @@ from typing import Any
 import azure.functions as func
 
 
-def build_app(inbox: list[Any]) -> func.FunctionApp:
+def build_app(inbox: list[Any] | None = None) -> func.FunctionApp:
+    inbox = [] if inbox is None else inbox
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
     @app.route(route="items/{id:int}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
