@@ -114,20 +114,22 @@ def test_every_sample_event_is_a_valid_cloudevent_of_a_type_the_app_emits() -> N
 
 
 @pytest.mark.parametrize(
-    ("schema", "document", "mistake"),
+    ("schema", "document"),
     [
-        ("workflow-definition.json", {"runAfter": {"Nope": ["Succeded"]}}, "a misspelt run-after status"),
-        ("workflow-definition.json", {"type": "Htpp"}, "an unknown action type"),
-        ("eventgrid-event-subscription.json", {"eventDeliverySchema": "CloudEvents"}, "an unknown schema"),
-        (
+        pytest.param("workflow-definition.json", {"runAfter": {"Nope": ["Succeded"]}}, id="misspelt-status"),
+        pytest.param("workflow-definition.json", {"type": "Htpp"}, id="unknown-action-type"),
+        pytest.param(
+            "eventgrid-event-subscription.json", {"eventDeliverySchema": "CloudEvents"}, id="bad-schema"
+        ),
+        pytest.param(
             "eventgrid-event-subscription.json",
             {"retryPolicy": {"maxDeliveryAttempts": 31}},
-            "too many attempts",
+            id="too-many-attempts",
         ),
-        ("cloudevents-1.0.json", {"specversion": "0.3"}, "the wrong spec version"),
+        pytest.param("cloudevents-1.0.json", {"specversion": "0.3"}, id="wrong-spec-version"),
     ],
 )
-def test_the_schemas_reject_a_typical_mistake(schema: str, document: dict[str, Any], mistake: str) -> None:
+def test_the_schemas_reject_a_typical_mistake(schema: str, document: dict[str, Any]) -> None:
     # The schemas must not be so loose that anything passes: break one valid document and expect a "no".
     base: dict[str, Any]
     if schema == "workflow-definition.json":
@@ -142,7 +144,6 @@ def test_the_schemas_reject_a_typical_mistake(schema: str, document: dict[str, A
     target.update(document)
     with pytest.raises(ValidationError):
         _validator(schema).validate(base)
-    assert mistake
 
 
 # --- the samples hang together -------------------------------------------------------------------------
