@@ -184,8 +184,8 @@ class Store:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        conn = self._conn()
         try:
+            conn = self._conn()
             conn.executescript(_SCHEMA)
             found = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if found is None:
