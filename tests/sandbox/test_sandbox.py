@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import threading
@@ -17,7 +18,7 @@ from runtime.clock import AcceleratedClock, VirtualClock
 from sandbox.avs.bodies import AddonBody, parse_body
 from sandbox.core import tls
 from sandbox.core.faults import FaultRule
-from sandbox.core.scenario import Scenario
+from sandbox.core.scenario import Scenario, load_scenario
 from sandbox.core.world import SIDES, Side
 from sandbox.sandbox import Sandbox, SandboxNotStarted
 
@@ -213,3 +214,17 @@ def test_introspection_needs_no_bearer_but_arm_routes_do(sandbox: Sandbox) -> No
             client.get(sandbox.arm_url + "subscriptions/x/providers/Microsoft.AVS/privateClouds").status_code
             == 401
         )
+
+
+def test_the_documented_example_fingerprints_are_the_ones_served() -> None:
+    """Plans pin these; a change to certificate derivation must show up in docs/sandbox.md too."""
+    root = Path(__file__).resolve().parents[2]
+    rows = re.findall(
+        r"^\| ([a-z-]+) \| `([0-9A-F:]{95})` \| `([0-9A-F:]{95})` \|$",
+        (root / "docs/sandbox.md").read_text(),
+        re.M,
+    )
+    assert [name for name, _, _ in rows] == ["same-region", "cross-region", "large"]
+    for name, source, destination in rows:
+        sb = Sandbox(load_scenario(root / "examples" / "scenarios" / f"{name}.yaml"))
+        assert (sb.hcx_fingerprint("source"), sb.hcx_fingerprint("destination")) == (source, destination)
