@@ -23,6 +23,7 @@ MODULES = [
     "sandbox.avs.exceptions",
     "sandbox.avs.bodies",
     "sandbox.avs.models",
+    "sandbox.avs.models.clusters",
     "sandbox.avs.responses",
     "sandbox.avs.urls",
 ]

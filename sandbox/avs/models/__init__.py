@@ -1,10 +1,11 @@
 """The Microsoft.AVS ARM backend: all ARM state of both private clouds, methods named after operations.
 
 `ArmBackend` is composed of one mixin per resource family (moto's layout for large services):
-private clouds, clusters and datastores (`clouds.py`), add-ons and HCX keys (`addons.py`), cloud links,
-authorizations and Global Reach (`connectivity.py`), NSX gateways and segments (`networks.py`); the
-shared machinery is in `base.py`. It implements `sandbox.core.world.ArmView`, which the HCX simulators
-ask about the HCX add-on, connectivity and segments. It knows nothing about HTTP.
+private clouds and credentials (`clouds.py`), clusters and datastores (`clusters.py`), add-ons and
+HCX keys (`addons.py`), cloud links, authorizations and Global Reach (`connectivity.py`), NSX
+gateways and segments (`networks.py`); the shared machinery is in `base.py`. It implements
+`sandbox.core.world.ArmView`, which the HCX simulators ask about the HCX add-on, connectivity and
+segments. It knows nothing about HTTP.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sandbox.avs.exceptions import ResourceNotFound
 from sandbox.avs.models.addons import Addon, AddonsMixin, HcxEnterpriseSite
 from sandbox.avs.models.base import DURATIONS, ArmResource, Operation, locked
 from sandbox.avs.models.clouds import Cluster, Datastore, PrivateCloud
+from sandbox.avs.models.clusters import ClustersMixin
 from sandbox.avs.models.connectivity import Authorization, CloudLink, ConnectivityMixin, GlobalReachConnection
 from sandbox.avs.models.networks import Gateway, NetworksMixin, Segment, WorkloadNetwork
 from sandbox.core.world import World
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 
-class ArmBackend(AddonsMixin, ConnectivityMixin, NetworksMixin):
+class ArmBackend(AddonsMixin, ClustersMixin, ConnectivityMixin, NetworksMixin):
     """Both private clouds as ARM sees them, seeded from the world's scenario."""
 
     def __init__(self, world: World) -> None:
