@@ -305,7 +305,8 @@ class Engine:
         except Exception:  # a runtime bug must not stop the dispatcher; the store keeps the work
             log.exception("local runtime error while processing %r", argument)
             if isinstance(argument, str):
-                self._cache.pop(argument, None)
+                with self._cv:
+                    self._cache.pop(argument, None)
                 self._fail_after_error(argument, traceback.format_exc(limit=3))
             time.sleep(0.05)
 
@@ -327,14 +328,16 @@ class Engine:
     # -- one instance's turn -------------------------------------------------------------------
 
     def _history(self, row: InstanceRow) -> _History:
-        cached = self._cache.get(row.instance_id)
+        with self._cv:  # forget() may drop entries from API threads
+            cached = self._cache.get(row.instance_id)
         if cached is None or cached.execution_id != row.execution_id:
             events = self.store.history(row.instance_id)
             cached = _History(row.execution_id, events, HistoryIndex.build(json.loads(e) for e in events))
+        with self._cv:
             self._cache[row.instance_id] = cached
-        self._cache.move_to_end(row.instance_id)
-        while len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+            self._cache.move_to_end(row.instance_id)
+            while len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
         return cached
 
     def _process(self, instance_id: str) -> None:

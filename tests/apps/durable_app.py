@@ -130,6 +130,22 @@ def build_app(journal: Journal) -> df.DFApp:
         return {"greeting": greeting, "parent": context.parent_instance_id, "me": context.instance_id}
 
     @app.orchestration_trigger(context_name="context")
+    def flaky_child(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        return (yield context.call_activity("flaky", context.get_input()["key"]))
+
+    @app.orchestration_trigger(context_name="context")
+    def retrying_parent(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+        retry = df.RetryOptions(first_retry_interval_in_milliseconds=30_000, max_number_of_attempts=2)
+        try:
+            return (
+                yield context.call_sub_orchestrator_with_retry(
+                    "flaky_child", retry, context.get_input(), instance_id=f"{context.instance_id}:child"
+                )
+            )
+        except Exception as exc:
+            return {"failed": str(exc)}
+
+    @app.orchestration_trigger(context_name="context")
     def counter(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
         state = context.get_input() or {"n": 0}
         if state["n"] >= 3:

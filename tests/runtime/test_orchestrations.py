@@ -174,6 +174,26 @@ def test_sub_orchestrations_get_host_ids_and_report_back(runtime: LocalRuntime) 
     assert runtime.get_status(first["me"])["runtimeStatus"] == "Completed"
 
 
+def test_failed_sub_orchestration_is_retried_with_the_same_child_id(
+    runtime: LocalRuntime, journal: Journal
+) -> None:
+    journal.failures["sub"] = 1
+    instance_id = runtime.start_new("retrying_parent", {"key": "sub"}, instance_id="p1")
+    status = finished(runtime, instance_id)
+    assert status["output"] == "ok:sub"
+    assert journal.count("flaky") == 2
+    assert runtime.get_status("p1:child")["runtimeStatus"] == "Completed"
+
+
+def test_sub_orchestration_failure_reaches_the_parent_after_the_last_attempt(
+    runtime: LocalRuntime, journal: Journal
+) -> None:
+    journal.failures["sub2"] = 5
+    status = finished(runtime, runtime.start_new("retrying_parent", {"key": "sub2"}, instance_id="p2"))
+    assert "Orchestrator function 'flaky_child' failed" in status["output"]["failed"]
+    assert journal.count("flaky") == 2
+
+
 def test_continue_as_new_restarts_with_a_fresh_history(runtime: LocalRuntime, clock: VirtualClock) -> None:
     started = clock.now()
     instance_id = runtime.start_new("counter", {"n": 0})
@@ -260,3 +280,11 @@ def test_state_survives_a_restart_of_the_runtime(tmp_path: Path, journal: Journa
         status = finished(rt, instance_id)
         assert status["runtimeStatus"] == "Completed"
         assert journal.count("hello") == 1
+
+
+def test_the_project_function_app_is_served(tmp_path: Path) -> None:
+    import function_app
+
+    with LocalRuntime(function_app.app, tmp_path / "s.sqlite") as rt:
+        assert httpx.get(f"{rt.base_url}/admin/host/ping").status_code == 200
+        assert rt.describe()[0] == "Functions:"
