@@ -25,7 +25,6 @@ import logging
 import threading
 import time
 import traceback
-import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,16 +32,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter
-
+from runtime.activities import run_activity
 from runtime.clock import Clock, VirtualClock
 from runtime.decider import Decision, Outcome, decide, failure_text
 from runtime.executor import TimerSettings, build_context, run_episode
 from runtime.functions import FunctionIndex
 from runtime.history import EventType, HistoryIndex, dumps, format_timestamp, new_event
 from runtime.invoke import Invoker
-from runtime.store import TERMINAL_STATUSES, ActivityRow, InboxRow, InstanceRow, Store, TimerRow, db_time
+from runtime.store import ActivityRow, InboxRow, InstanceRow, Store, TimerRow, db_time
+from runtime.transitions import Written, episode_events, write_episode, write_termination
 
 __all__ = ["Engine", "EngineStats"]
 
@@ -420,106 +418,13 @@ class Engine:
         consumed: list[int],
         now: datetime,
     ) -> None:
-        store = self.store
-        scheduled = [dumps(e) for e in decision.new_events]
-        closing = [dumps(new_event(EventType.ORCHESTRATOR_COMPLETED, now))]
-        outcome = decision.outcome
-        if outcome in (Outcome.COMPLETED, Outcome.FAILED):
-            closing.append(
-                dumps(
-                    new_event(
-                        EventType.EXECUTION_COMPLETED,
-                        now,
-                        OrchestrationStatus=outcome.value,
-                        Result=decision.output,
-                    )
-                )
+        appended = episode_events(fresh, decision, now)
+        with self.store.write() as cur:
+            written = write_episode(
+                self.store, cur, row, len(history.events), appended, decision, consumed, now
             )
-        appended = fresh + scheduled + closing
-        new_activities: list[ActivityRow] = []
-        new_timers: list[TimerRow] = []
-        woken: list[str] = []
-        next_execution = uuid.uuid4().hex
-        with store.write() as cur:
-            store.delete_inbox(cur, consumed)
-            if outcome is Outcome.CONTINUED_AS_NEW:
-                store.clear_instance(cur, row.instance_id, keep_inbox=True)
-                started = new_event(
-                    EventType.EXECUTION_STARTED,
-                    now,
-                    Name=row.name,
-                    Version=row.version,
-                    Input=decision.output,
-                    OrchestrationInstance={"InstanceId": row.instance_id, "ExecutionId": next_execution},
-                    ParentInstance=_parent_of(row),
-                )
-                store.enqueue(
-                    cur, row.instance_id, next_execution, EventType.EXECUTION_STARTED, dumps(started)
-                )
-                cur.execute(
-                    "UPDATE instances SET execution_id=?, input=?, output=NULL, custom_status=NULL, "
-                    "status=CASE WHEN status='Suspended' THEN status ELSE 'Running' END, last_updated_time=? "
-                    "WHERE instance_id=?",
-                    (next_execution, decision.output, _db_now(self.clock), row.instance_id),
-                )
-                woken.append(row.instance_id)
-            else:
-                store.append_history(cur, row.instance_id, len(history.events), appended)
-                for call in decision.activities:
-                    new_activities.append(
-                        store.insert_activity(
-                            cur, row.instance_id, row.execution_id, call.seq, call.name, call.input
-                        )
-                    )
-                for timer in decision.timers:
-                    if timer.seq not in decision.cancelled_timers:
-                        new_timers.append(
-                            store.insert_timer(
-                                cur, row.instance_id, row.execution_id, timer.seq, timer.fire_at
-                            )
-                        )
-                store.delete_timers(cur, row.instance_id, row.execution_id, decision.cancelled_timers)
-                for child in decision.children:
-                    woken.append(self._start_child(cur, row, child, now))
-                if outcome is Outcome.RUNNING:
-                    cur.execute(
-                        "UPDATE instances SET "
-                        "status=CASE WHEN status='Suspended' THEN status ELSE 'Running' END, "
-                        "custom_status=COALESCE(?, custom_status), last_updated_time=? WHERE instance_id=?",
-                        (decision.custom_status, _db_now(self.clock), row.instance_id),
-                    )
-                else:
-                    # Queued calls of a finished execution are not run; running ones finish and
-                    # their results are dropped (their work rows are gone).
-                    cur.execute("DELETE FROM activities WHERE instance_id = ?", (row.instance_id,))
-                    cur.execute("DELETE FROM timers WHERE instance_id = ?", (row.instance_id,))
-                    cur.execute(
-                        "UPDATE instances SET status=?, output=?, custom_status=COALESCE(?, custom_status), "
-                        "last_updated_time=? WHERE instance_id=?",
-                        (
-                            outcome.value,
-                            decision.output,
-                            decision.custom_status,
-                            _db_now(self.clock),
-                            row.instance_id,
-                        ),
-                    )
-                    woken.extend(self._notify_parent(cur, row, outcome, decision.output, now))
-        self._after_commit(row, history, appended, decision, new_activities, new_timers, woken)
-
-    def _after_commit(
-        self,
-        row: InstanceRow,
-        history: _History,
-        appended: list[str],
-        decision: Decision,
-        new_activities: list[ActivityRow],
-        new_timers: list[TimerRow],
-        woken: list[str],
-    ) -> None:
-        outcome = decision.outcome
         with self._cv:
-            if outcome is Outcome.RUNNING:
+            if decision.outcome is Outcome.RUNNING:
                 history.events.extend(appended)
                 for event in decision.new_events:
                     history.index.add(event)
@@ -527,135 +432,28 @@ class Engine:
             else:
                 self._cache.pop(row.instance_id, None)
                 self._drop_timers(row.instance_id)
-            for timer in new_timers:
-                self._add_timer(timer)
-            self._activities.extend(new_activities)
-            for instance_id in woken:
-                self._ready[instance_id] = None
-            self._cv.notify_all()
+            self._schedule(written)
 
-    def _start_child(self, cur: Any, parent: InstanceRow, child: Any, now: datetime) -> str:
-        existing = cur.execute(
-            "SELECT status FROM instances WHERE instance_id = ?", (child.instance_id,)
-        ).fetchone()
-        if existing is not None and existing[0] not in TERMINAL_STATUSES:
-            # inferred: DTFx refuses to start a sub-orchestration over a running instance; the parent
-            # sees the call fail rather than hang.
-            failed = new_event(
-                EventType.SUB_ORCHESTRATION_FAILED,
-                now,
-                TaskScheduledId=child.seq,
-                Reason=f"An orchestration with instance ID '{child.instance_id}' already exists.",
-                Details=None,
-            )
-            self.store.enqueue(
-                cur,
-                parent.instance_id,
-                parent.execution_id,
-                EventType.SUB_ORCHESTRATION_FAILED,
-                dumps(failed),
-            )
-            return parent.instance_id
-        self.store.clear_instance(cur, child.instance_id)
-        execution_id = uuid.uuid4().hex
-        self.store.insert_instance(
-            cur,
-            InstanceRow(
-                child.instance_id,
-                child.name,
-                child.version or "",
-                execution_id,
-                "Pending",
-                _json_text(child.input),
-                None,
-                None,
-                now,
-                now,
-                parent.instance_id,
-                parent.execution_id,
-                child.seq,
-                parent.name,
-            ),
-        )
-        started = new_event(
-            EventType.EXECUTION_STARTED,
-            now,
-            Name=child.name,
-            Version=child.version or "",
-            Input=_json_text(child.input),
-            OrchestrationInstance={"InstanceId": child.instance_id, "ExecutionId": execution_id},
-            ParentInstance={
-                "Name": parent.name,
-                "Version": parent.version,
-                "OrchestrationInstance": {
-                    "InstanceId": parent.instance_id,
-                    "ExecutionId": parent.execution_id,
-                },
-                "TaskScheduleId": child.seq,
-            },
-        )
-        self.store.enqueue(cur, child.instance_id, execution_id, EventType.EXECUTION_STARTED, dumps(started))
-        with self._cv:
-            self._cache.pop(child.instance_id, None)
-            self._drop_timers(child.instance_id)
-        return str(child.instance_id)
-
-    def _notify_parent(
-        self, cur: Any, row: InstanceRow, outcome: Outcome, output: str | None, now: datetime
-    ) -> list[str]:
-        if row.parent_instance_id is None or row.parent_task_id is None:
-            return []
-        if outcome is Outcome.COMPLETED:
-            event = new_event(
-                EventType.SUB_ORCHESTRATION_COMPLETED, now, TaskScheduledId=row.parent_task_id, Result=output
-            )
-        else:
-            reason = json.loads(output) if output else f"Orchestrator function '{row.name}' failed"
-            event = new_event(
-                EventType.SUB_ORCHESTRATION_FAILED,
-                now,
-                TaskScheduledId=row.parent_task_id,
-                Reason=reason,
-                Details=None,
-            )
-        self.store.enqueue(
-            cur, row.parent_instance_id, row.parent_execution_id, event["EventType"], dumps(event)
-        )
-        return [row.parent_instance_id]
+    def _schedule(self, written: Written) -> None:
+        """Mirror a committed transaction in memory; call with the lock held."""
+        for instance_id in written.reset:
+            self._cache.pop(instance_id, None)
+            self._drop_timers(instance_id)
+        for timer in written.timers:
+            self._add_timer(timer)
+        self._activities.extend(written.activities)
+        for instance_id in written.woken:
+            self._ready[instance_id] = None
+        self._cv.notify_all()
 
     def _terminate(self, row: InstanceRow, message: InboxRow, consumed: list[int]) -> None:
-        now = self.clock.now()
-        reason = json.loads(message.event).get("Input")
-        output = dumps(reason)
         history = self._history(row)
-        events = [
-            dumps(new_event(EventType.ORCHESTRATOR_STARTED, now)),
-            message.event,
-            dumps(new_event(EventType.ORCHESTRATOR_COMPLETED, now)),
-            dumps(
-                new_event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus="Terminated", Result=output)
-            ),
-        ]
-        woken: list[str] = []
         with self.store.write() as cur:
-            self.store.delete_inbox(cur, consumed)
-            cur.execute("DELETE FROM activities WHERE instance_id = ?", (row.instance_id,))
-            cur.execute("DELETE FROM timers WHERE instance_id = ?", (row.instance_id,))
-            self.store.append_history(cur, row.instance_id, len(history.events), events)
-            cur.execute(
-                "UPDATE instances SET status='Terminated', output=?, last_updated_time=? WHERE instance_id=?",
-                (output, _db_now(self.clock), row.instance_id),
-            )
-            # inferred: a terminated sub-orchestration fails its parent's call instead of leaving it waiting.
-            woken = self._notify_parent(
-                cur, row, Outcome.FAILED, dumps(f"Instance terminated: {reason}"), now
+            written = write_termination(
+                self.store, cur, row, message, len(history.events), consumed, self.clock.now()
             )
         with self._cv:
-            self._cache.pop(row.instance_id, None)
-            self._drop_timers(row.instance_id)
-            for instance_id in woken:
-                self._ready[instance_id] = None
-            self._cv.notify_all()
+            self._schedule(written)
 
     # -- activities ----------------------------------------------------------------------------
 
@@ -684,68 +482,10 @@ class Engine:
         )
         if not still_wanted:
             return  # the instance finished, was terminated or purged since the call was scheduled
-        event = self._invoke_activity(item)
+        event = run_activity(self.functions, self.invoker, self.clock.now, item)
         self.stats.activities += 1
         if self.store.complete_activity(item, event["EventType"], dumps(event)):
             self.notify(item.instance_id)
-
-    def _invoke_activity(self, item: ActivityRow) -> dict[str, Any]:
-        spec = self.functions.activities.get(item.name)
-        now_failed = None
-        try:
-            if spec is None:
-                raise LookupError(f"The function '{item.name}' doesn't exist or is not an activity function.")
-            value = ActivityTriggerConverter.decode(meta.Datum(item.input, "string"), trigger_metadata={})
-            result = self.invoker.call(spec, value)
-            encoded = ActivityTriggerConverter.encode(result, expected_type=None)
-            return new_event(
-                EventType.TASK_COMPLETED, self.clock.now(), TaskScheduledId=item.task_id, Result=encoded.value
-            )
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            now_failed = exc
-        log.warning(
-            "activity %s (%s) failed: %s: %s",
-            item.name,
-            item.instance_id,
-            type(now_failed).__name__,
-            now_failed,
-        )
-        return new_event(
-            EventType.TASK_FAILED,
-            self.clock.now(),
-            TaskScheduledId=item.task_id,
-            Reason=f"Activity function '{item.name}' failed: {type(now_failed).__name__}: {now_failed}",
-            Details=_failure_details(now_failed),
-        )
-
-
-def _failure_details(exc: BaseException) -> str:
-    # inferred: the extension serialises the worker's RpcException (durable.md §6.1); we keep its
-    # Message shape ("Result: Failure / Exception: / Stack:") so code that inspects it sees the same.
-    stack = "".join(traceback.format_tb(exc.__traceback__, limit=8))
-    message = f"Result: Failure\nException: {type(exc).__name__}: {exc}\nStack: {stack}"
-    return dumps({"$type": "RpcException", "Message": message})
-
-
-def _parent_of(row: InstanceRow) -> dict[str, Any] | None:
-    if row.parent_instance_id is None:
-        return None
-    return {
-        "Name": row.parent_name,
-        "OrchestrationInstance": {
-            "InstanceId": row.parent_instance_id,
-            "ExecutionId": row.parent_execution_id,
-        },
-        "TaskScheduleId": row.parent_task_id,
-    }
-
-
-def _json_text(action_input: str | None) -> str | None:
-    """How the host stores an input the SDK produced with df_dumps: the string itself as a JSON token
-    (double encoding, as for Python-client starts, durable.md §8.3)."""
-    return None if action_input is None else dumps(action_input)
 
 
 def _db_now(clock: Clock) -> str:
