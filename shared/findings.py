@@ -79,6 +79,13 @@ CODES: dict[str, Code] = {
     "SERVICE_MESH_SERVICES_MISSING": Code("error", "The service mesh lacks services the plan needs", "Edit the service mesh to enable the listed services (e.g. RAV, NETWORK_EXTENSION)."),
     # Network extension.
     "EXTENSION_FAILED": Code("error", "A network extension job failed", "Read HCX's message in the finding, fix the cause, and run again; the extension is retried."),
+    # Preparation (orchestrators/prepare.py): fixes that failed, and resolution against the inventories.
+    "HCX_ADDON_INSTALL_FAILED": Code("error", "Installing the HCX add-on failed", "Read ARM's message in the finding; install HCX from the Azure portal or fix the cause, then run again."),
+    "CONNECTIVITY_CREATE_FAILED": Code("error", "Creating the link between the private clouds failed", "Read ARM's message in the finding; create the AVS Interconnect or Global Reach connection by hand or fix the cause, then run again."),
+    "NETWORK_MAPPING_MISSING": Code("error", "A VM's network is neither extended nor mapped to a destination network", "Extend the network in `network_extensions` or add a `network_mappings` entry for it."),
+    "DESTINATION_GATEWAY_MISSING": Code("error", "A Tier-1 gateway named by a network extension does not exist at the destination", "Check `destination_gateway` against the destination's NSX Tier-1 gateways."),
+    "PLACEMENT_NOT_FOUND": Code("error", "A cluster, resource pool, datastore or folder named in a placement does not exist at the destination", "Fix the wave's `placement` (names are case-sensitive) or create the object at the destination."),
+    "PREPARATION_ERROR": Code("error", "An unexpected error stopped the preparation", "Read the message; if it names an outage, run again once the service answers; otherwise report it with the migration id."),
 }
 # fmt: on
 
