@@ -22,7 +22,7 @@ from runtime.engine import Engine
 from runtime.errors import BadRequest, Conflict, Gone, NotFound, PreconditionFailed
 from runtime.functions import FunctionIndex
 from runtime.history import EventType, dumps, format_status_time, management_view, new_event
-from runtime.store import InstanceRow, Store, db_time
+from runtime.store import TERMINAL_STATUSES, InstanceRow, Store, db_time
 
 __all__ = ["RUNTIME_STATUSES", "Management", "Page", "validate_instance_id"]
 
@@ -115,7 +115,7 @@ class Management:
             existing = cur.execute(
                 "SELECT status FROM instances WHERE instance_id = ?", (instance_id,)
             ).fetchone()
-            if existing is not None and existing[0] not in ("Completed", "Failed", "Terminated", "Canceled"):
+            if existing is not None and existing[0] not in TERMINAL_STATUSES:
                 # The host's default overridableExistingInstanceStates = NonRunningStates (durable.md §10).
                 raise Conflict(f"An Orchestration instance with the status {existing[0]} already exists.")
             self.store.clear_instance(cur, instance_id)

@@ -96,6 +96,8 @@ def write_episode(
             written.timers.append(
                 store.insert_timer(cur, row.instance_id, row.execution_id, timer.seq, timer.fire_at)
             )
+    # inferred: DTFx still delivers a cancelled timer's TimerFired later; the runtime deletes it instead,
+    # so an auto-advancing clock does not jump to a deadline nobody waits for (the SDK ignores it anyway).
     store.delete_timers(cur, row.instance_id, row.execution_id, decision.cancelled_timers)
     for child in decision.children:
         _start_child(store, cur, row, child, now, written)
