@@ -86,6 +86,16 @@ CODES: dict[str, Code] = {
     "DESTINATION_GATEWAY_MISSING": Code("error", "A Tier-1 gateway named by a network extension does not exist at the destination", "Check `destination_gateway` against the destination's NSX Tier-1 gateways."),
     "PLACEMENT_NOT_FOUND": Code("error", "A cluster, resource pool, datastore or folder named in a placement does not exist at the destination", "Fix the wave's `placement` (names are case-sensitive) or create the object at the destination."),
     "PREPARATION_ERROR": Code("error", "An unexpected error stopped the preparation", "Read the message; if it names an outage, run again once the service answers; otherwise report it with the migration id."),
+    # The wave engine (shared.engine) and network cutover.
+    "MIGRATION_VALIDATION_FAILED": Code("error", "HCX refused to validate a VM's migration", "Read HCX's message; fix the VM (snapshots, mounted ISO, power state, a name taken at the destination) or the plan, then POST /api/migrations/{id}/retry."),
+    "MIGRATION_WARNING": Code("warning", "HCX accepted a migration with a warning", "Nothing to do if the change HCX announces is expected (e.g. snapshots removed); otherwise fix the VM before its wave runs."),
+    "VM_MIGRATION_RETRIED": Code("info", "A migration attempt failed and the VM was retried with seed checkpoint", "Nothing to do; the VM's final state and attempts are in the report."),
+    "VM_MIGRATION_FAILED": Code("error", "A VM's migration failed after every attempt", "Read HCX's message, fix the cause, then POST /api/migrations/{id}/retry: seed checkpoint resumes the copy."),
+    "VM_VERIFICATION_FAILED": Code("error", "A migrated VM is not as expected at the destination or the source", "Compare the VM at the destination (power state, networks) and the source copy with the report, and correct them by hand."),
+    "WAVE_HALTED": Code("error", "A wave stopped because more VMs failed than its limit allows", "Fix the failures, then POST /api/migrations/{id}/retry, or cancel the migration."),
+    "APPROVAL_TIMED_OUT": Code("warning", "Nobody approved a switchover before the approval timed out", "The plan's on_timeout policy was applied; approve earlier next time or lengthen approval.timeout."),
+    "CUTOVER_SKIPPED": Code("warning", "An extended network was not cut over", "VMs still use it at the source, or its approval did not come: cut it over when ready (HCX unextend with gateway connection)."),
+    "CUTOVER_FAILED": Code("error", "Unextending a network or connecting its segment to the gateway failed", "Read the message, then finish the cutover by hand in HCX and NSX, or run the migration's cutover again."),
 }
 # fmt: on
 
