@@ -227,6 +227,12 @@ class HcxResponses:
         # inferred path: hcx-api.md §7.6
         return web.json_response({"items": self.backend.force_cancel_migrations(await _body(request))})
 
+    async def schedule_migrations(self, request: web.Request) -> web.Response:
+        # inferred: hcx-api.md §7.8 documents the path and body for Mobility Groups; that a plain
+        # migration's group (migrationGroupId from start) answers it too is the simulator's choice
+        result = self.backend.schedule_migrations(request.match_info["groupId"], await _body(request))
+        return web.json_response(result)
+
     def _query(self, body: Any) -> web.Response:
         result = self.backend.query_migrations(body)
         b = self.backend

@@ -54,6 +54,7 @@ def url_table(r: HcxResponses) -> list[tuple[str, str, Handler]]:
         ("POST", f"{API}/mobility/migrations/validate", r.validate_migrations),
         ("POST", f"{API}/mobility/migrations/start", r.start_migrations),
         ("POST", f"{API}/mobility/migrations/forceCancel", r.force_cancel_migrations),
+        ("POST", f"{API}/mobility/groups/{{groupId}}/schedule", r.schedule_migrations),
         ("POST", f"{API}/migrations", r.migrations_action),
         # PY-OSAM posts to the trailing-slash form (hcx-api.md §7.4).
         ("POST", f"{API}/migrations/", r.migrations_action),

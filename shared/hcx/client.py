@@ -16,6 +16,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Self
 
 import httpx
@@ -24,12 +25,13 @@ from shared.hcx import envelope
 from shared.hcx.errors import (
     HcxCertificateUntrusted,
     HcxConflict,
+    HcxMessage,
     HcxNotFound,
     HcxPairingError,
     HcxProtocolError,
     HcxValidationError,
 )
-from shared.hcx.migrations import Migration, MigrationResult
+from shared.hcx.migrations import Migration, MigrationResult, epoch_ms
 from shared.hcx.models import (
     Appliance,
     CloudConfig,
@@ -312,15 +314,22 @@ class HcxClient:
         return [Container.model_validate(i) for i in envelope.items(answer)]
 
     def virtual_machines(
-        self, endpoint_id: str | None = None, *, names: Sequence[str] | None = None, page_size: int = 1000
+        self,
+        endpoint_id: str | None = None,
+        *,
+        names: Sequence[str] | None = None,
+        ids: Sequence[str] | None = None,
+        page_size: int = 1000,
     ) -> list[InventoryVm]:
-        """Every VM of the endpoint (all pages), optionally only those with the given names."""
+        """Every VM of the endpoint (all pages), optionally only those with the given names or ids."""
         flt: dict[str, Any] = {"cloud": {"endpointId": endpoint_id} if endpoint_id else {"local": True}}
         if names is not None:
             # inferred: hcx-api.md §2.3/§4 document paging for this call, not its filter keys; the
-            # name filter mirrors the migration query's list filters, so the answer is filtered again
-            # below in case a manager ignores it.
+            # name and id filters mirror the migration query's list filters, so the answer is
+            # filtered again below in case a manager ignores them.
             flt["name"] = list(names)
+        if ids is not None:
+            flt["entityId"] = list(ids)
         vms: list[InventoryVm] = []
         skip = 0
         while True:
@@ -331,7 +340,14 @@ class HcxClient:
             skip += len(page)
             total = _total(answer)
             if not page or len(page) < page_size or (total is not None and skip >= total):
-                return vms if names is None else [vm for vm in vms if vm.name in set(names)]
+                wanted_names = set(names) if names is not None else None
+                wanted_ids = set(ids) if ids is not None else None
+                return [
+                    vm
+                    for vm in vms
+                    if (wanted_names is None or vm.name in wanted_names)
+                    and (wanted_ids is None or vm.id in wanted_ids)
+                ]
 
     # --- migrations ----------------------------------------------------------------------------
 
@@ -364,15 +380,21 @@ class HcxClient:
         group_ids: Sequence[str] | None = None,
         entity_ids: Sequence[str] | None = None,
         states: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
         page_size: int = 500,
     ) -> list[Migration]:
-        """Migrations matching the filters (all pages), in one logical query (v2, compat 2.1)."""
+        """Migrations matching the filters (all pages), in one logical query (v2, compat 2.1).
+
+        inferred: hcx-api.md §7.4 lists no `tags` filter; a manager that ignores it answers more, so
+        callers that filter by tags check each item's `tags` again.
+        """
         flt: dict[str, Any] = {"skipDrafts": True}
         for key, values in (
             ("migrationId", migration_ids),
             ("migrationGroupId", group_ids),
             ("entityId", entity_ids),
             ("state", states),
+            ("tags", tags),
         ):
             if values is not None:
                 flt[key] = list(values)
@@ -402,6 +424,33 @@ class HcxClient:
         self._session.request(
             "POST", f"{API}/migrations", json=body, params={"action": "cancel"}, idempotent=True
         )
+
+    def reschedule_switchover(
+        self, group_id: str, migration_ids: Sequence[str], start: datetime | None, expiry: datetime | None
+    ) -> dict[str, list[HcxMessage]]:
+        """Move the switchover window of migrations of one group; returns refusals by migration id.
+
+        inferred: hcx-api.md §7.8 documents `POST /mobility/groups/{id}/schedule` for Mobility
+        Groups; a plain migration's `migrationGroupId` (from start) is assumed to answer it as well.
+        None for both times clears the schedule (switch over as soon as possible).
+        """
+        if start is None and expiry is None:
+            schedule: dict[str, Any] = {"clearSchedule": True, "startTime": 0, "expiryTime": 0}
+        else:
+            schedule = {"startTime": epoch_ms(start), "expiryTime": epoch_ms(expiry)}
+        body = {"migrations": [{"migrationId": mid, "schedule": schedule} for mid in migration_ids]}
+        # Idempotent: setting the same schedule twice leaves it as it is.
+        answer = self._session.request(
+            "POST", f"{API}/mobility/groups/{group_id}/schedule", json=body, idempotent=True
+        )
+        refused: dict[str, list[HcxMessage]] = {}
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        if isinstance(errors, dict):
+            for mid, entries in errors.items():
+                found, _ = envelope.messages({"errors": entries})
+                if found:
+                    refused[str(mid)] = found
+        return refused
 
 
 def _certificate(errors: list[Any]) -> str | None:

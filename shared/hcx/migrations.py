@@ -127,6 +127,10 @@ class MigrationSpec(_Spec):
     upgrade_tools: bool = False
     seed_checkpoint: bool = True
     service_mesh_id: str | None = None
+    # Labels that let the caller find this migration again (exactly-once starts). inferred:
+    # hcx-api.md §7.8 — Mobility Groups carry tags and a name; a plain item carrying them is a guess.
+    tags: list[str] = Field(default_factory=list)
+    group_name: str | None = None
 
 
 def migration_item(spec: MigrationSpec) -> dict[str, Any]:
@@ -181,6 +185,10 @@ def migration_item(spec: MigrationSpec) -> dict[str, Any]:
         }
     if spec.service_mesh_id:
         item["servicemeshId"] = spec.service_mesh_id  # HCX 4.8+ per-migration mesh (hcx-api.md §9)
+    if spec.tags:
+        item["tags"] = list(spec.tags)
+    if spec.group_name:
+        item["migrationGroupName"] = spec.group_name
     return item
 
 
@@ -227,6 +235,11 @@ class MigrationProgress(HcxModel):
         default=False, validation_alias=AliasPath("state", "isWaitingForMaintWindow")
     )
     error_message: str | None = Field(default=None, validation_alias=AliasPath("state", "errorMessage"))
+    # Phase times (hcx-api.md §7.4 documents transfer.startTime/endTime and switchover.endTime;
+    # inferred: switchover.startTime, which not every manager may send).
+    transfer_end: EpochMs = Field(default=None, validation_alias=AliasPath("transfer", "endTime"))
+    switchover_start: EpochMs = Field(default=None, validation_alias=AliasPath("switchover", "startTime"))
+    switchover_end: EpochMs = Field(default=None, validation_alias=AliasPath("switchover", "endTime"))
 
 
 class Migration(HcxModel):
@@ -251,6 +264,12 @@ class Migration(HcxModel):
         default=None, validation_alias=AliasPath("switchoverParams", "schedule", "expiryTime")
     )
     progress: MigrationProgress = Field(default_factory=MigrationProgress)
+    # inferred: hcx-api.md §7.8 (labels a query may echo; None when the manager sends none)
+    tags: list[str] | None = None
+    migration_group_name: str | None = None
+    service_mesh_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("serviceMeshId", "servicemeshId")
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -317,6 +317,16 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
         self.timeline.cancel(m.timers.pop("delta", None))
         self._begin_switchover(m)
 
+    def _rescheduled(self, m: Migration) -> None:
+        """The switchover schedule changed: re-arm its timers and look at the window again."""
+        for name in ("window", "expiry"):
+            self.timeline.cancel(m.timers.pop(name, None))
+        _, expiry = self._window(m)
+        if expiry is not None and m.kind in SLOTTED:
+            self._after(m, "expiry", max(0.0, expiry - self.now), self._expire)
+        if m.state == WAITING:
+            self._ready(m)
+
     def _wait(self, m: Migration, message: str) -> None:
         if m.state != WAITING:
             self._set(m, WAITING, message)

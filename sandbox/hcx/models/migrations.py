@@ -12,6 +12,11 @@ migration already switching over; `mobility/migrations/forceCancel` `{"items": [
 "migrationGroupId"}], "removeLongRecoveryData": bool}` cancels it anyway. A cancelled migration's
 base-sync bytes stay as a seed checkpoint unless `removeLongRecoveryData` is true.
 
+Schedule (inferred path for plain migrations, hcx-api.md §7.8): `mobility/groups/{groupId}/schedule`
+with `{"mobilityGroupDefaults": {"switchover": {startTime, expiryTime, clearSchedule}}, "migrations":
+[{"migrationId", "schedule": {...}}]}` moves the switchover window of migrations not yet switching
+over; a migration waiting for its window re-evaluates it at once.
+
 Every start is counted per VM in `world.stats` (`migration_starts`). This module depends on the
 standard library and the backend mixins only.
 """
@@ -163,6 +168,68 @@ class MigrationsMixin(ValidationMixin):
             options.get("compat") is not None,
             ids is not None,
         )
+
+    # -- schedule -----------------------------------------------------------------------------------
+
+    @operation
+    def schedule_migrations(self, group_id: str, body: object) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise BadRequest("body: must be a JSON object")
+        members = {m.migration_id: m for m in self.migrations.values() if m.group_id == group_id}
+        if not members:
+            raise NotFound(f"migration group {group_id} does not exist")
+        defaults = (body.get("mobilityGroupDefaults") or {}).get("switchover")
+        entries = body.get("migrations")
+        targets: list[tuple[str, object]] = []
+        if entries:
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise BadRequest('migrations: must be a list of {"migrationId", "schedule"}')
+            targets = [(str(e.get("migrationId")), e.get("schedule") or defaults) for e in entries]
+        elif isinstance(defaults, dict):
+            targets = [(mid, defaults) for mid in members]
+        else:
+            raise BadRequest("migrations or mobilityGroupDefaults.switchover: required")
+        errors: dict[str, list[dict[str, str]]] = {}
+        affected = 0
+        for mid, schedule in targets:
+            m = members.get(mid)
+            try:
+                if m is None:
+                    raise NotFound(f"migration {mid} is not in group {group_id}")
+                start, expiry = self._schedule_of(schedule, mid)
+                if m.terminal or m.state in (SWITCHOVER, CANCELLING):
+                    raise Conflict(f"migration {mid} is {m.state}; its schedule cannot change")
+            except HcxError as exc:
+                errors[mid] = [{"code": exc.code, "message": exc.message}]
+                continue
+            m.request.switchover_start_ms, m.request.switchover_expiry_ms = start, expiry
+            echo = m.request.raw.get("switchoverParams") or {}
+            window = {"startTime": start, "expiryTime": expiry}
+            m.request.raw["switchoverParams"] = {**echo, "schedule": window}
+            self._rescheduled(m)
+            self.record("migration_rescheduled", migration=mid, start=start, expiry=expiry)
+            affected += 1
+        return {
+            "affectedTransferScheduleCount": 0,
+            "affectedSwitchoverScheduleCount": affected,
+            "errors": errors,
+        }
+
+    def _schedule_of(self, schedule: object, mid: str) -> tuple[int, int]:
+        if not isinstance(schedule, dict):
+            raise BadRequest(f"migrations[{mid}].schedule: must be an object")
+        if schedule.get("clearSchedule"):
+            return 0, 0
+        values = []
+        for key in ("startTime", "expiryTime"):
+            value = schedule.get(key) or 0
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise BadRequest(f"schedule.{key}: must be epoch milliseconds (a number)")
+            values.append(int(value))
+        start, expiry = values
+        if expiry and (expiry <= start or expiry <= self.epoch_ms(self.now)):
+            raise BadRequest("schedule.expiryTime: must be after startTime and in the future")
+        return start, expiry
 
     # -- cancel -------------------------------------------------------------------------------------
 
