@@ -1,0 +1,439 @@
+"""The app's front door: what each trigger does, as plain functions over a Durable client.
+
+`function_app.py` declares the triggers and turns a `Reply` into an `HttpResponse`; everything a
+trigger decides lives here, the same for HTTP, the queue and Event Grid (docs/api.md):
+
+* `submit(client, submission, links)`: start `migration` as `mig-{id}` unless the same plan already
+  runs (idempotent), refuse another plan under a running id (409), re-run a plan whose last run was
+  blocked or failed; always 202 with `Location` + `Retry-After` (Logic Apps' asynchronous pattern).
+* `validate(client, submission, links)`: run `validate_migration` (preflight only, changes nothing)
+  and wait a little for it: 200 with the findings, or 202 + `Location` to poll.
+* `migration_status`, `validation_status`: 202 while running, 200 with the result when done.
+* `list_migrations(client, filters)`: the root instances, filtered.
+* `cancel(client, plan_id, by)`: raise `cancel` on the root and terminate its running children.
+* `from_queue(client, text)`, `from_event(client, ...)`: the same submission for queue messages and
+  Event Grid events; a bad plan is reported (poison / log), never retried.
+
+The Durable client is used through its public async methods only (start_new, get_status,
+get_status_by, raise_event, terminate). No secret passes through here: plans hold none, and the
+function key echoed into `Location` (so a Logic App can poll it) is the caller's own. This module
+depends on `shared.intake`, `shared.status` and `shared.plan`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from shared.errors import PlanError
+from shared.intake import (
+    ACTIVE_STATUSES,
+    BlobRequest,
+    Existing,
+    Ignored,
+    PlanRequest,
+    Submission,
+    classify_event,
+    decide,
+    instance_id,
+    plan_id_of,
+    read_plan_blob,
+    submission_from_data,
+    submission_from_text,
+    validation_id,
+)
+from shared.status import Snapshot, migration_view, summary_view
+
+__all__ = [
+    "ROOT_ORCHESTRATOR",
+    "VALIDATE_ORCHESTRATOR",
+    "Intake",
+    "Links",
+    "Reply",
+    "cancel",
+    "from_event",
+    "from_queue",
+    "list_migrations",
+    "migration_status",
+    "plan_error",
+    "snapshot",
+    "submit",
+    "validate",
+    "validation_status",
+]
+
+log = logging.getLogger("hcx_conductor.api")
+
+ROOT_ORCHESTRATOR = "migration"
+VALIDATE_ORCHESTRATOR = "validate_migration"
+RETRY_AFTER_SECONDS = 15
+# How long POST /validate waits for the preflight before answering 202 (wall seconds).
+VALIDATE_WAIT_SECONDS = 25.0
+_POLL_SECONDS = 0.2
+_PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_VALIDATION_ID = re.compile(r"^val-[a-z0-9][a-z0-9-]{1,61}[a-z0-9]-[0-9a-f]{12}$")
+_RUNTIME_STATUSES = ("Pending", "Running", "Completed", "Failed", "Terminated", "ContinuedAsNew", "Suspended")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer: status, JSON body, extra headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        return json.dumps(self.body, sort_keys=False, default=str)
+
+
+@dataclass(frozen=True)
+class Links:
+    """Builds the app's own URLs; `code` (the caller's function key) rides along for pollers."""
+
+    api_base: str
+    code: str | None = None
+
+    def _url(self, path: str) -> str:
+        url = f"{self.api_base.rstrip('/')}/{path}"
+        return f"{url}?{urlencode({'code': self.code})}" if self.code else url
+
+    def migration(self, plan_id: str) -> str:
+        return self._url(f"migrations/{quote(plan_id)}")
+
+    def validation(self, instance: str) -> str:
+        return self._url(f"validations/{quote(instance)}")
+
+
+def plan_error(exc: PlanError) -> Reply:
+    """400 naming every bad field by its JSON pointer (the findings say the same as PLAN_INVALID)."""
+    return Reply(
+        400,
+        {
+            "error": "the plan is invalid",
+            "errors": exc.errors,
+            "findings": [f.model_dump(mode="json") for f in exc.findings()],
+        },
+    )
+
+
+def _error(status: int, message: str, **extra: Any) -> Reply:
+    return Reply(status, {"error": message, **extra})
+
+
+def _accepted(body: dict[str, Any], location: str) -> Reply:
+    return Reply(202, body, {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+# --- reading Durable statuses ----------------------------------------------------------------------
+
+
+def _parse(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _time(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value) if value else None
+
+
+def snapshot(status: Any) -> Snapshot | None:
+    """A `Snapshot` of a `DurableOrchestrationStatus`; None when the instance does not exist."""
+    if not status or not getattr(status, "instance_id", None):
+        return None
+    runtime = status.runtime_status
+    return Snapshot(
+        instance_id=status.instance_id,
+        runtime_status=getattr(runtime, "value", None) or str(runtime or ""),
+        custom_status=_parse(status.custom_status),
+        output=_parse(status.output),
+        created=_time(status.created_time),
+        updated=_time(status.last_updated_time),
+        input=_parse(status.input_),
+    )
+
+
+async def _get(client: Any, instance: str, *, show_input: bool = False) -> Snapshot | None:
+    return snapshot(await client.get_status(instance, show_input=show_input))
+
+
+def _existing(found: Snapshot | None) -> Existing | None:
+    if found is None:
+        return None
+    digest = found.custom.get("digest")
+    if digest is None and isinstance(found.input, dict):
+        digest = found.input.get("digest")
+    return Existing(found.runtime_status, digest, found.custom.get("phase"))
+
+
+# --- submitting ------------------------------------------------------------------------------------
+
+
+async def submit(client: Any, submission: Submission, links: Links) -> Reply:
+    """Start (or find) the migration of `submission`: 202 + Location, or 409 for another plan."""
+    iid = submission.instance_id
+    digest = submission.digest
+    current = _existing(await _get(client, iid, show_input=True))
+    decision = decide(current, digest)
+    body = {
+        "id": submission.plan.id,
+        "instance_id": iid,
+        "digest": digest,
+        "status_url": links.migration(submission.plan.id),
+    }
+    if decision == "conflict":
+        assert current is not None
+        return _error(
+            409,
+            f"migration {submission.plan.id!r} is running with another version of the plan; cancel it or "
+            "wait for it to end before submitting a changed plan",
+            instance_id=iid,
+            running_digest=current.digest,
+            digest=digest,
+        )
+    if decision == "existing":
+        log.info(
+            "plan %s (digest %s) is already %s: nothing started",
+            submission.plan.id,
+            digest[:12],
+            current and current.runtime_status,
+        )
+        return _accepted(
+            {**body, "started": False, "decision": decision}, links.migration(submission.plan.id)
+        )
+    try:
+        await client.start_new(ROOT_ORCHESTRATOR, instance_id=iid, client_input=submission.root_input())
+    except Exception:
+        # Another submission of this id won the race: decide again on what it started.
+        again = _existing(await _get(client, iid, show_input=True))
+        if decide(again, digest) != "existing":
+            return _error(
+                409,
+                f"migration {submission.plan.id!r} was started concurrently with another plan",
+                instance_id=iid,
+            )
+        decision = "existing"
+    log.info("migration %s %s from %s (digest %s)", iid, decision, submission.source, digest[:12])
+    started = decision in ("start", "restart")
+    return _accepted({**body, "started": started, "decision": decision}, links.migration(submission.plan.id))
+
+
+async def validate(
+    client: Any, submission: Submission, links: Links, *, wait_seconds: float = VALIDATE_WAIT_SECONDS
+) -> Reply:
+    """Preflight only: 200 with findings when it finishes within `wait_seconds`, else 202 + Location."""
+    iid = validation_id(submission.plan.id, submission.digest)
+    current = await _get(client, iid)
+    if current is None or current.finished:
+        await client.start_new(
+            VALIDATE_ORCHESTRATOR, instance_id=iid, client_input=submission.root_input(validate_only=True)
+        )
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        found = await _get(client, iid)
+        if found is not None and found.finished:
+            return _validation_reply(found)
+        await asyncio.sleep(_POLL_SECONDS)
+    return _accepted({"instance_id": iid, "status_url": links.validation(iid)}, links.validation(iid))
+
+
+def _validation_reply(found: Snapshot) -> Reply:
+    output = found.output if isinstance(found.output, dict) else {}
+    findings = list(output.get("findings") or [])
+    if found.runtime_status != "Completed":
+        return _error(500, f"the validation ended {found.runtime_status}", instance_id=found.instance_id)
+    valid = output.get("state") == "validated" and not any(f.get("severity") == "error" for f in findings)
+    return Reply(
+        200,
+        {
+            "instance_id": found.instance_id,
+            "valid": valid,
+            "findings": findings,
+            "actions": output.get("actions", []),
+        },
+    )
+
+
+async def validation_status(client: Any, instance: str, links: Links) -> Reply:
+    if not _VALIDATION_ID.match(instance):
+        return _error(400, "not a validation id (val-<plan id>-<12 hex digits>)")
+    found = await _get(client, instance)
+    if found is None:
+        return _error(404, f"no validation {instance!r}")
+    if not found.finished:
+        return _accepted(
+            {"instance_id": instance, "status_url": links.validation(instance)}, links.validation(instance)
+        )
+    return _validation_reply(found)
+
+
+# --- reading migrations ----------------------------------------------------------------------------
+
+
+async def migration_status(client: Any, plan_id: str, links: Links) -> Reply:
+    """The domain view: 202 (+ Location, Retry-After) while the migration runs, 200 when it ended."""
+    if not _PLAN_ID.match(plan_id):
+        return _error(400, "the migration id must be a plan id (3-63 of a-z, 0-9 and '-')")
+    iid = instance_id(plan_id)
+    root = await _get(client, iid)
+    if root is None:
+        return _error(404, f"no migration {plan_id!r}")
+    children = [
+        s for s in (snapshot(x) for x in await client.get_status_by(instance_id_prefix=f"{iid}:")) if s
+    ]
+    view = migration_view(root, children)
+    if root.finished:
+        return Reply(200, view)
+    return _accepted(view, links.migration(plan_id))
+
+
+def _filters(params: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
+    """Query parameters → get_status_by arguments; an error text for a bad one."""
+    from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+    args: dict[str, Any] = {"instance_id_prefix": instance_id(params.get("prefix", "").strip())}
+    statuses = [s.strip() for s in params.get("status", "").split(",") if s.strip()]
+    for name in statuses:
+        if name not in _RUNTIME_STATUSES:
+            return args, f"status: {name!r} is not one of {', '.join(_RUNTIME_STATUSES)}"
+    if statuses:
+        args["runtime_status"] = [OrchestrationRuntimeStatus(s) for s in statuses]
+    for key, arg in (("created_from", "created_time_from"), ("created_to", "created_time_to")):
+        text = params.get(key, "").strip()
+        if text:
+            try:
+                args[arg] = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                return args, f"{key}: must be an ISO 8601 time, e.g. 2026-01-05T09:00:00Z"
+    return args, None
+
+
+async def list_migrations(client: Any, params: Mapping[str, str]) -> Reply:
+    """`GET /api/migrations?status=&phase=&prefix=&created_from=&created_to=`."""
+    args, problem = _filters(params)
+    if problem:
+        return _error(400, problem)
+    phase = params.get("phase", "").strip() or None
+    rows = []
+    for status in await client.get_status_by(**args):
+        found = snapshot(status)
+        if found is None or plan_id_of(found.instance_id) is None:
+            continue  # children and validations are not migrations
+        row = summary_view(found)
+        if phase is None or row["phase"] == phase:
+            rows.append(row)
+    rows.sort(key=lambda r: str(r.get("created") or ""), reverse=True)
+    return Reply(200, {"migrations": rows, "count": len(rows)})
+
+
+async def cancel(client: Any, plan_id: str, links: Links, by: str = "") -> Reply:
+    """Cancel a running migration: `cancel` on the root, then terminate its running children."""
+    if not _PLAN_ID.match(plan_id):
+        return _error(400, "the migration id must be a plan id (3-63 of a-z, 0-9 and '-')")
+    iid = instance_id(plan_id)
+    root = await _get(client, iid)
+    if root is None:
+        return _error(404, f"no migration {plan_id!r}")
+    if root.finished:
+        ended = root.custom.get("phase") or root.runtime_status
+        return _error(
+            409,
+            f"migration {plan_id!r} is not running (it ended {ended})",
+        )
+    await client.raise_event(iid, "cancel", {"by": by or "http"})
+    terminated = []
+    for status in await client.get_status_by(instance_id_prefix=f"{iid}:"):
+        child = snapshot(status)
+        if child is not None and child.runtime_status in ACTIVE_STATUSES:
+            try:
+                await client.terminate(child.instance_id, f"migration {plan_id} cancelled")
+            except Exception as exc:  # it ended meanwhile
+                log.info("migration %s: child %s already ended (%s)", iid, child.instance_id, exc)
+                continue
+            terminated.append(child.instance_id)
+    log.info(
+        "migration %s: cancel requested by %s; terminated %s", iid, by or "http", terminated or "no child"
+    )
+    return _accepted(
+        {"id": plan_id, "instance_id": iid, "cancelling": True, "terminated": terminated},
+        links.migration(plan_id),
+    )
+
+
+# --- queue and Event Grid --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a queue message or an event led to: accepted (with the reply), or refused with a reason."""
+
+    accepted: bool
+    reason: str = ""
+    reply: Reply | None = None
+
+
+def _reasons(exc: PlanError) -> str:
+    return "; ".join(f"{e['path'] or '/'}: {e['message']}" for e in exc.errors)
+
+
+async def _submit_or_refuse(client: Any, submission: Submission, where: str) -> Intake:
+    reply = await submit(client, submission, Links(""))
+    if reply.status == 409:
+        reason = str(reply.body.get("error"))
+        log.error("%s: refused: %s", where, reason)
+        return Intake(False, reason, reply)
+    return Intake(True, "", reply)
+
+
+async def from_queue(client: Any, text: str, message_id: str = "") -> Intake:
+    """A queue message holding a plan (JSON or YAML). Refused messages go to poison (the caller)."""
+    where = f"queue message {message_id}".strip()
+    try:
+        submission = submission_from_text(
+            text, None, "queue", f"queue:{message_id}" if message_id else "queue"
+        )
+    except PlanError as exc:
+        log.error("%s: invalid plan, moved to poison: %s", where, _reasons(exc))
+        return Intake(False, _reasons(exc))
+    return await _submit_or_refuse(client, submission, where)
+
+
+async def from_event(
+    client: Any, event_type: str, subject: str | None, data: Any, environ: Mapping[str, str] | None = None
+) -> Intake:
+    """An Event Grid event: a MigrationRequested plan, or a Blob Created plan file read with the app's
+    identity. A bad plan is logged and dropped (a retry would fail the same way)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    container = env.get("PLANS_CONTAINER", "").strip() or "plans"
+    request = classify_event(event_type, subject, data, plans_container=container)
+    if isinstance(request, Ignored):
+        log.info("event %s ignored: %s", event_type, request.reason)
+        return Intake(False, request.reason)
+    where = f"event {event_type} ({subject or 'no subject'})"
+    try:
+        if isinstance(request, PlanRequest):
+            submission = submission_from_data(request.data, "eventgrid", request.submitted_by)
+        else:
+            assert isinstance(request, BlobRequest)
+            content, media = await asyncio.to_thread(read_plan_blob, request.url, env)
+            submission = submission_from_text(content, media, "eventgrid", request.submitted_by)
+    except PlanError as exc:
+        log.error("%s: invalid plan, not started: %s", where, _reasons(exc))
+        return Intake(False, _reasons(exc))
+    return await _submit_or_refuse(client, submission, where)
