@@ -6,6 +6,8 @@ result. `blueprints` lists every blueprint so `function_app.py` can register the
 
 import azure.durable_functions as df
 
-blueprints: list[df.Blueprint] = []
+from activities import avs, events, hcx
+
+blueprints: list[df.Blueprint] = [avs.bp, hcx.bp, events.bp]
 
 __all__ = ["blueprints"]
