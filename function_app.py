@@ -1,11 +1,18 @@
 """The Function App: composes the blueprints of `orchestrators/` and `activities/` and declares the
-triggers (HTTP, queue, Event Grid). Logic lives in `shared/`; this file only wires it to bindings."""
+triggers (HTTP, queue, Event Grid). Logic lives in `shared/` (`shared.api`); this file only wires it
+to bindings. The HTTP API, queue and Event Grid contract is docs/api.md."""
+
+import logging
+from urllib.parse import urlsplit
 
 import azure.durable_functions as df
 import azure.functions as func
 
 import activities
 import orchestrators
+from shared import api
+from shared.errors import PlanError
+from shared.intake import submission_from_text
 from shared.telemetry import configure_telemetry
 
 configure_telemetry()  # Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else a no-op
@@ -13,3 +20,101 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (*orchestrators.blueprints, *activities.blueprints):
     app.register_functions(blueprint)
+
+log = logging.getLogger("hcx_conductor.triggers")
+REQUESTS_QUEUE = "migration-requests"
+
+
+def _links(req: func.HttpRequest) -> api.Links:
+    url = urlsplit(req.url)
+    # The caller's own key rides along in Location so a poller (Logic Apps) can follow it unaided.
+    code = req.params.get("code") or req.headers.get("x-functions-key")
+    return api.Links(f"{url.scheme}://{url.netloc}/api", code or None)
+
+
+def _respond(reply: api.Reply) -> func.HttpResponse:
+    return func.HttpResponse(
+        reply.text(), status_code=reply.status, headers=reply.headers, mimetype="application/json"
+    )
+
+
+def _caller(req: func.HttpRequest) -> str:
+    return req.headers.get("x-ms-client-principal-name") or "http"
+
+
+# --- HTTP --------------------------------------------------------------------------------------------
+
+
+@app.route(route="migrations", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def submit_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    try:
+        submission = submission_from_text(
+            req.get_body(), req.headers.get("content-type"), "http", _caller(req)
+        )
+    except PlanError as exc:
+        return _respond(api.plan_error(exc))
+    return _respond(await api.submit(client, submission, _links(req)))
+
+
+@app.route(route="migrations/validate", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def validate_plan(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    try:
+        submission = submission_from_text(
+            req.get_body(), req.headers.get("content-type"), "http", _caller(req)
+        )
+    except PlanError as exc:
+        return _respond(api.plan_error(exc))
+    return _respond(await api.validate(client, submission, _links(req)))
+
+
+@app.route(route="validations/{instance}", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def validation_status(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    return _respond(await api.validation_status(client, req.route_params["instance"], _links(req)))
+
+
+@app.route(route="migrations", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def list_migrations(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return _respond(await api.list_migrations(client, dict(req.params)))
+
+
+@app.route(route="migrations/{id}", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def migration_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return _respond(await api.migration_status(client, req.route_params["id"], _links(req)))
+
+
+@app.route(route="migrations/{id}/cancel", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def cancel_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return _respond(await api.cancel(client, req.route_params["id"], _links(req), _caller(req)))
+
+
+# --- queue: the same plans, from `migration-requests` ------------------------------------------------
+
+
+@app.queue_trigger(arg_name="msg", queue_name=REQUESTS_QUEUE, connection="AzureWebJobsStorage")
+@app.queue_output(arg_name="poison", queue_name=f"{REQUESTS_QUEUE}-poison", connection="AzureWebJobsStorage")
+@app.durable_client_input(client_name="client")
+async def queue_intake(
+    msg: func.QueueMessage, poison: func.Out[str], client: df.DurableOrchestrationClient
+) -> None:
+    text = msg.get_body().decode("utf-8", errors="replace")
+    outcome = await api.from_queue(client, text, msg.id or "")
+    if not outcome.accepted:
+        # A plan that cannot run never will: straight to poison (the reason is logged), not five retries.
+        poison.set(text)
+
+
+# --- Event Grid: MigrationRequested events and Blob Created plan files -----------------------------
+
+
+@app.event_grid_trigger(arg_name="event")
+@app.durable_client_input(client_name="client")
+async def eventgrid_intake(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
+    await api.from_event(client, event.event_type, event.subject, event.get_json())

@@ -5,6 +5,8 @@
 
 import azure.durable_functions as df
 
-blueprints: list[df.Blueprint] = []
+from orchestrators import migration, prepare
+
+blueprints: list[df.Blueprint] = [migration.bp, prepare.bp]
 
 __all__ = ["blueprints"]
