@@ -18,7 +18,7 @@ activity sends the same event again and a subscriber can drop the duplicate by i
 A destination that fails is logged (by name, never by URL) and reported in the result; delivery never
 fails the migration. Events carry names, states and findings — never credentials. `EVENTS_CA_BUNDLE`
 adds a CA for topics and webhooks (e.g. a TLS-inspecting proxy). This module depends on
-azure-eventgrid, azure-identity, httpx and `shared.tls`/`shared.findings`.
+azure-eventgrid, azure-identity, the standard library's urllib and `shared.tls`/`shared.findings`.
 """
 
 from __future__ import annotations
@@ -177,24 +177,30 @@ def _send_to_topic(endpoint: str, events: list[dict[str, Any]], credential: Any,
 
     from shared.tls import combined_ca_bundle
 
-    client = EventGridPublisherClient(endpoint, credential, connection_verify=combined_ca_bundle(ca))
+    client = EventGridPublisherClient(endpoint, credential)
     with client:
-        client.send([CloudEvent.from_dict(event) for event in events])
+        # azure-eventgrid 4.22 drops constructor options for Event Grid topics (only namespaces get
+        # them), so the CA bundle goes with the request, where the transport honours it.
+        client.send([CloudEvent.from_dict(e) for e in events], connection_verify=combined_ca_bundle(ca))
 
 
 def _send_to_webhook(url: str, events: list[dict[str, Any]], ca: str | None) -> None:
-    import httpx
+    # urllib, not httpx: httpx logs every request URL at INFO, and a webhook URL carries its signature.
+    from urllib.request import Request, urlopen
 
     from shared.tls import default_context
 
-    response = httpx.post(
+    if not url.startswith("https://"):
+        raise ValueError("webhooks are https only")
+    request = Request(  # noqa: S310 - the scheme is checked above
         url,
-        content=json.dumps(events).encode("utf-8"),
+        data=json.dumps(events).encode("utf-8"),
         headers={"Content-Type": "application/cloudevents-batch+json; charset=utf-8"},
-        timeout=WEBHOOK_TIMEOUT,
-        verify=default_context(ca),
+        method="POST",
     )
-    response.raise_for_status()
+    with urlopen(request, timeout=WEBHOOK_TIMEOUT, context=default_context(ca)) as response:  # noqa: S310
+        if response.status >= 300:
+            raise OSError(f"the webhook answered HTTP {response.status}")
 
 
 def deliver(
