@@ -6,10 +6,10 @@
 * `hcx(side, cloud_id, url, pins)`: a logged-in `HcxClient` for one HCX Manager, as a context
   manager. The cloudadmin credentials are fetched here (`shared.credentials`: the HCX_<SIDE>_*
   override or `listAdminCredentials`), used to build the client and let go; they never leave this
-  module. Clients are cached per process (`ClientCache`, keyed by URL, user, a hash of the password
-  and the trust inputs), so a polling loop does not log in on every poll; a client that fails with
-  a TLS or authentication error is dropped from the cache, so a rotated certificate or password is
-  picked up on the next call.
+  module. Clients are cached per process (`ClientCache`, keyed by URL, cloud and the trust inputs),
+  so a polling loop neither logs in nor asks ARM for the credentials on every poll; a client that
+  fails with a TLS or authentication error is dropped from the cache, so a rotated certificate or
+  password is picked up on the next call, and clients are rebuilt every `CLIENT_MAX_AGE_SECONDS`.
 * `remote_credentials(...)`: the destination's cloudadmin for the pairing request, for the duration of
   one call.
 
@@ -20,7 +20,6 @@ the transient (the orchestrator retries those with durable timers). This module 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -63,18 +62,10 @@ class ClientCache:
         self._clients: OrderedDict[tuple[str, ...], tuple[float, HcxClient]] = OrderedDict()
 
     @staticmethod
-    def key(
-        url: str, credentials: UserPassword, pins: Sequence[str], ca_bundle: str | None
-    ) -> tuple[str, ...]:
-        # The password is hashed so the key (which lives as long as the process) never holds it.
-        digest = hashlib.sha256(credentials.password.get_secret_value().encode("utf-8")).hexdigest()
-        return (
-            url.rstrip("/").lower(),
-            credentials.username.lower(),
-            digest,
-            ",".join(sorted(pins)),
-            ca_bundle or "",
-        )
+    def key(url: str, cloud_id: str, pins: Sequence[str], ca_bundle: str | None) -> tuple[str, ...]:
+        # Keyed by what decides trust and identity, never by the credentials themselves: they are
+        # fetched only to build a client, and a refused login drops the client (rotated password).
+        return (url.rstrip("/").lower(), cloud_id.lower(), ",".join(sorted(pins)), ca_bundle or "")
 
     def get(self, key: tuple[str, ...]) -> HcxClient | None:
         with self._lock:
@@ -130,22 +121,24 @@ def _credentials(side: Side, config: Settings, cloud_id: str) -> UserPassword:
 def hcx(
     side: Side, cloud_id: str, url: str, pins: Sequence[str] = (), config: Settings | None = None
 ) -> Iterator[HcxClient]:
-    """A client for the HCX Manager of `side`, trusting HCX_CA_BUNDLE and the plan's `pins`."""
+    """A client for the HCX Manager of `side`, trusting HCX_CA_BUNDLE and the plan's `pins`.
+
+    A cached client is reused without fetching the credentials again (listAdminCredentials is an ARM
+    POST, which counts against the subscription's write quota); a TLS or login failure drops it.
+    """
     config = config or settings()
-    credentials = _credentials(side, config, cloud_id)
     bundle = str(config.hcx_ca_bundle) if config.hcx_ca_bundle else None
-    key = ClientCache.key(url, credentials, pins, bundle)
+    key = ClientCache.key(url, cloud_id, pins, bundle)
     client = cache.get(key)
     if client is None:
         client = HcxClient.for_settings(
             config,
             url,
-            credentials,
+            _credentials(side, config, cloud_id),
             pins=pins,
             retry=RetryPolicy(ACTIVITY_RETRY_ATTEMPTS, ACTIVITY_RETRY_BASE, ACTIVITY_RETRY_CAP),
         )
         cache.put(key, client)
-    del credentials
     try:
         yield client
     except (HcxTlsError, HcxAuthError):

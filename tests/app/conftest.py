@@ -202,3 +202,41 @@ def stack(stack_factory: Factory, request: pytest.FixtureRequest) -> Iterator[St
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+def logged_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The CloudEvents the app logged (no topic configured), in order."""
+    import json
+
+    return [
+        json.loads(r.getMessage().removeprefix("event "))
+        for r in caplog.records
+        if r.name == "hcx_conductor.events" and r.getMessage().startswith("event ")
+    ]
+
+
+# Requests that only read: logins, inventory and other queries, credentials. Anything else changes state.
+READ_ONLY_POSTS = (
+    "/hybridity/api/sessions",
+    "/hybridity/api/service/inventory/",
+    "/hybridity/api/interconnect/appliances/query",
+    "/listAdminCredentials",
+)
+
+
+def mutating(stack: Stack) -> list[str]:
+    """Every request the sandbox counted that could have changed something (route patterns)."""
+    changed = []
+    for key in stack.all_requests():
+        _, method, path = key.split(" ", 2)
+        if method in ("GET", "HEAD"):
+            continue
+        if method == "POST" and any(marker in path for marker in READ_ONLY_POSTS):
+            continue
+        changed.append(key)
+    return changed
+
+
+def codes(view: dict[str, Any]) -> dict[str, str | None]:
+    """code → resource of the error findings in a status view or result."""
+    return {f["code"]: f.get("resource") for f in view["findings"] if f["severity"] == "error"}

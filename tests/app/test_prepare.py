@@ -1,0 +1,144 @@
+"""End to end: a plan POSTed to function_app.py on the local runtime is prepared against the sandbox.
+
+Both example worlds, over HTTP, with one virtual clock: preflight, the pairing through the pinned
+certificate, the service mesh, the network extensions really created in the HCX simulators, and a
+PreparedContext the HCX simulator accepts migration items from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.hcx import HcxClient, migration_item
+from shared.plan import parse_plan
+from shared.prepared import PreparedContext
+from shared.settings import UserPassword, load_settings
+from shared.tls import normalise_fingerprint
+from tests.app.conftest import Factory, Stack, logged_events, mutating, plan, scenario
+
+EXAMPLES = [("same-region", "weu-consolidation"), ("cross-region", "weu-to-neu-demo")]
+
+
+def context_of(stack: Stack, plan_id: str) -> PreparedContext:
+    output = stack.runtime.get_status(f"mig-{plan_id}:prepare")["output"]
+    return PreparedContext.model_validate(output["context"])
+
+
+@pytest.mark.parametrize(("world", "plan_id"), EXAMPLES)
+def test_the_example_plan_is_prepared_and_the_hcx_simulators_hold_the_pairing_and_extensions(
+    stack_factory: Factory, world: str, plan_id: str, logs: pytest.LogCaptureFixture
+) -> None:
+    with stack_factory(scenario(world)) as stack:
+        submitted = stack.post("migrations", plan(world))
+        assert submitted.status_code == 202
+        view = stack.finished(plan_id)
+        source = stack.sandbox.hcx["source"]
+        pairings = list(source.pairings.values())
+        extensions = list(source.extensions.values())
+
+    assert (view["phase"], view["runtime_status"], view["done"]) == ("prepared", "Completed", True)
+    assert [f for f in view["findings"] if f["severity"] == "error"] == []
+    # The pairing exists in the source HCX Manager and points at the destination.
+    assert [p.remote for p in pairings] == ["destination"]
+    # Every planned network is extended, completely, with MON as the plan says.
+    wanted = {e["source_network"]: e.get("mon", False) for e in plan(world)["network_extensions"]}
+    assert {e.network.name: e.features["mobilityOptimizedNetworking"] for e in extensions} == wanted
+    assert {e.state for e in extensions} == {"EXTENSION_COMPLETE"}
+    assert {n["name"]: n["state"] for n in view["networks"]} == dict.fromkeys(wanted, "extended")
+    # Progress was announced phase by phase.
+    phases = [
+        e["data"]["phase"] for e in logged_events(logs) if e["type"] == "HcxConductor.MigrationPhaseChanged"
+    ]
+    assert phases == ["preflight", "pairing", "service_mesh", "network_extension", "prepared"]
+
+
+def test_the_prepared_context_resolves_every_vm_to_hcx_ids_the_simulator_accepts(stack: Stack) -> None:
+    data = plan("same-region")
+    assert stack.post("migrations", data).status_code == 202
+    assert stack.finished("weu-consolidation")["phase"] == "prepared"
+    context = context_of(stack, "weu-consolidation")
+    the_plan = parse_plan(data)
+    source = stack.sandbox.hcx["source"]
+
+    assert [w.name for w in context.waves] == ["pilot", "app", "databases", "archive"]
+    assert {vm.name: vm.entity_id for w in context.waves for vm in w.vms} == {
+        vm.name: vm.vm_id for vm in source.vms.values()
+    }
+    assert context.meshes[0].name == "mesh-weu"
+    assert {e.source_network for e in context.extensions} == {"seg-app", "seg-db"}
+    app = context.wave("app")
+    assert (app.compute.name, app.compute.type, app.folder and app.folder.name) == (
+        "Compute-ResourcePool",
+        "ResourcePool",
+        "Workloads",
+    )
+    assert {n.source_name: n.destination_name for n in app.networks} == {
+        "seg-app": context.extension("seg-app").destination_segment  # type: ignore[union-attr]
+    }
+    # The contract with the wave engine: an item built from the context passes HCX's validation.
+    items = [
+        migration_item(
+            context.migration_spec(
+                the_plan, wave.name, vm.name, service_mesh_id=context.meshes[0].service_mesh_id
+            )
+        )
+        for wave in context.waves
+        for vm in wave.vms
+    ]
+    credentials = stack.sandbox.world.credentials["source"]
+    login = UserPassword.model_validate({"username": credentials.username, "password": credentials.password})
+    settings = load_settings(stack.sandbox.app_settings())
+    with HcxClient.for_settings(
+        settings, stack.sandbox.hcx_url("source"), login, pins=the_plan.hcx.trusted_fingerprints
+    ) as client:
+        results = client.validate_migrations(items)
+    assert [(r.entity_id, r.errors) for r in results] == [(i["entity"]["entityId"], []) for i in items]
+
+
+def test_the_destination_certificate_is_imported_only_by_its_pinned_fingerprint(stack: Stack) -> None:
+    assert stack.post("migrations", plan("same-region")).status_code == 202
+    view = stack.finished("weu-consolidation")
+    pin = normalise_fingerprint(stack.sandbox.hcx_fingerprint("destination"))
+    assert stack.requests("hcx:source")["POST /hybridity/api/admin/certificates"] == 1
+    assert f"trusted the destination certificate by its pinned fingerprint {pin}" in view["actions"]
+
+
+def test_preparing_a_second_plan_between_the_same_clouds_creates_nothing_new(stack: Stack) -> None:
+    assert stack.post("migrations", plan("same-region")).status_code == 202
+    assert stack.finished("weu-consolidation")["phase"] == "prepared"
+    before = {k: v for k, v in stack.all_requests().items() if k in mutating(stack)}
+    second = plan("same-region", id="weu-consolidation-b")
+    assert stack.post("migrations", second).status_code == 202
+    view = stack.finished("weu-consolidation-b")
+    after = {k: v for k, v in stack.all_requests().items() if k in mutating(stack)}
+    assert view["phase"] == "prepared"
+    assert "site pairing: already paired" in view["actions"]
+    assert after == before  # the pairing and the extensions were found, not made again
+
+
+def test_the_status_is_served_while_preparing_and_the_result_when_prepared(stack_factory: Factory) -> None:
+    # A manual clock holds the migration at its first durable timer (Logic Apps' asynchronous pattern).
+    with stack_factory(scenario("same-region"), auto_advance=False) as stack:
+        submitted = stack.post("migrations", plan("same-region"))
+        assert submitted.status_code == 202
+        location = submitted.headers["Location"]
+        assert location == f"{stack.api}/migrations/weu-consolidation"
+        assert int(submitted.headers["Retry-After"]) > 0
+        stack.settle()
+        running = _get(location)
+        assert running.status_code == 202
+        assert running.headers["Location"] == location
+        assert running.json()["phase"] in ("preflight", "pairing", "network_extension")
+        assert "result" not in running.json()
+        done = stack.drive("weu-consolidation")
+    assert done["phase"] == "prepared"
+    assert done["result"]["phase"] == "prepared"
+    assert [w["name"] for w in done["result"]["waves"]] == ["pilot", "app", "databases", "archive"]
+
+
+def _get(url: str) -> Any:
+    import httpx
+
+    return httpx.get(url, timeout=30)
