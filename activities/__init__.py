@@ -6,8 +6,8 @@ result. `blueprints` lists every blueprint so `function_app.py` can register the
 
 import azure.durable_functions as df
 
-from activities import avs, events, hcx
+from activities import avs, events, hcx, migrations
 
-blueprints: list[df.Blueprint] = [avs.bp, hcx.bp, events.bp]
+blueprints: list[df.Blueprint] = [avs.bp, hcx.bp, events.bp, migrations.bp]
 
 __all__ = ["blueprints"]

@@ -5,8 +5,8 @@
 
 import azure.durable_functions as df
 
-from orchestrators import migration, prepare
+from orchestrators import migration, prepare, wave
 
-blueprints: list[df.Blueprint] = [migration.bp, prepare.bp]
+blueprints: list[df.Blueprint] = [migration.bp, prepare.bp, wave.bp]
 
 __all__ = ["blueprints"]
