@@ -56,6 +56,7 @@ from shared.hcx import (
 from shared.plan import MigrationPlan, VmRef
 from shared.preflight import SiteInventory, inventory_findings, ne_capacity, resolve_waves, usable_meshes
 from shared.prepared import CloudSide, ExtensionRef, MeshRef, PreparedContext, SitePairingRef
+from shared.tls import fetch_certificate, normalise_fingerprint
 
 __all__ = [
     "ContextRequest",
@@ -239,6 +240,17 @@ def preflight_inventory(payload: dict[str, Any]) -> dict[str, Any]:
 # --- site pairing ---------------------------------------------------------------------------------
 
 
+def _pairing_pins(request: PlanRequest) -> list[str]:
+    """The plan's pins that may identify the destination: all but the source manager's own.
+
+    One list pins both managers (for the app's TLS) and the pairing; a pin that is the source's own
+    certificate says nothing about the destination, so a plan that pins only the source gets
+    HCX_CERTIFICATE_NOT_PINNED (not PIN_MISMATCH) when the destination's certificate is untrusted.
+    """
+    own = fetch_certificate(request.source.url).fingerprint
+    return [p for p in request.pins if normalise_fingerprint(p) != own]
+
+
 @bp.activity_trigger(input_name="payload")
 def ensure_site_pairing(payload: dict[str, Any]) -> dict[str, Any]:
     """Pair the source manager with the destination unless paired.
@@ -255,7 +267,7 @@ def ensure_site_pairing(payload: dict[str, Any]) -> dict[str, Any]:
             if existing is not None:
                 return {"state": "existing", "endpoint_id": existing.endpoint_id, "findings": []}
             remote = _clients.remote_credentials("destination", request.destination.cloud_id)
-            result = client.pair_site(remote_url, remote, request.pins)
+            result = client.pair_site(remote_url, remote, _pairing_pins(request))
             del remote
     except HcxCertificateUntrusted as untrusted:
         return {"state": "blocked", "findings": _dump([untrusted.to_finding()])}
