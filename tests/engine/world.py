@@ -164,8 +164,9 @@ def prepare(sandbox: Sandbox, plan: MigrationPlan, clock: VirtualClock) -> Prepa
         targets = []
         for net in used:
             mapping = plan.mapping_for(index, net)
-            dest_name = extensions[net].destination_segment if mapping and net in extensions else net
-            dest = remote_networks[dest_name]
+            assert mapping is not None, f"the plan maps no destination for {net}"
+            extended = extensions.get(mapping.destination)
+            dest = remote_networks[extended.destination_segment if extended else mapping.destination]
             targets.append(
                 NetworkTarget(
                     source_id=networks[net].id,
