@@ -117,4 +117,6 @@ async def queue_intake(
 @app.event_grid_trigger(arg_name="event")
 @app.durable_client_input(client_name="client")
 async def eventgrid_intake(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
-    await api.from_event(client, event.event_type, event.subject, event.get_json())
+    # A CloudEvents subscription delivers a func.CloudEvent, whose type is `type`, not `event_type`.
+    kind = getattr(event, "event_type", None) or getattr(event, "type", "")
+    await api.from_event(client, kind, event.subject, event.get_json())
