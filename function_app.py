@@ -118,5 +118,5 @@ async def queue_intake(
 @app.durable_client_input(client_name="client")
 async def eventgrid_intake(event: func.EventGridEvent, client: df.DurableOrchestrationClient) -> None:
     # A CloudEvents subscription delivers a func.CloudEvent, whose type is `type`, not `event_type`.
-    kind = getattr(event, "event_type", None) or getattr(event, "type", "")
+    kind = str(getattr(event, "event_type", None) or getattr(event, "type", ""))
     await api.from_event(client, kind, event.subject, event.get_json())
