@@ -555,6 +555,8 @@ def build_prepared_context(payload: dict[str, Any]) -> dict[str, Any]:
             resource=request.request.destination.url,
         )
         return {"findings": _dump([found])}
+    # inferred: entity ids are vCenter managed-object ids, the same whichever manager reports them,
+    # so the destination's own inventory gives the ids the source manager's migration items need.
     with _client(request.request.destination, pins) as client:
         destination = _read_site(client)
     segments, refs, findings = _segments(plan, extensions, destination)
