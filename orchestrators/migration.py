@@ -137,6 +137,7 @@ def migration(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
         return (yield from r.finish("failed", f"the preparation failed: {text}", reason="failed"))
     r.findings = list(result.get("findings") or [])
     r.networks = list(result.get("networks") or [])
+    r.phase = str(result.get("last_phase") or r.phase)  # events say which phase it ended in
     if result.get("state") != "prepared":
         return (
             yield from r.finish("blocked", "stopped by the findings of the preparation", reason="blocked")

@@ -465,19 +465,21 @@ def _prepare(context: df.DurableOrchestrationContext, validate_only: bool) -> Ta
         )
         yield from p.add(built.get("findings", []))
     except Blocked:
-        p.phase = "blocked"
+        stopped_in, p.phase = p.phase, "blocked"
         p.publish("stopped at a blocking finding")
         return {
             "state": "blocked",
             "phase": p.phase,
+            "last_phase": stopped_in,
             "findings": _dump(p.findings),
             "actions": p.actions,
             "networks": p.networks,
         }
-    p.phase = "prepared"
+    last, p.phase = p.phase, "prepared"
     p.publish("ready for the wave engine")
     return {
         "state": "prepared",
+        "last_phase": last,
         "context": built["context"],
         "findings": _dump(p.findings),
         "actions": p.actions,

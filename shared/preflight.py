@@ -67,12 +67,18 @@ class SiteInventory:
     networks: list[InventoryNetwork] = field(default_factory=list)
     datastores: list[Datastore] = field(default_factory=list)
     containers: list[Container] = field(default_factory=list)
+    _vms_by_name: dict[str, InventoryVm] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def network(self, name: str) -> InventoryNetwork | None:
         return next((n for n in self.networks if n.name == name), None)
 
     def vm(self, name: str) -> InventoryVm | None:
-        return next((v for v in self.vms if v.name == name), None)
+        # Looked up once per planned VM: index by name on first use (thousands of VMs, O(n) each).
+        if len(self._vms_by_name) != len(self.vms):
+            self._vms_by_name = {}
+            for v in self.vms:
+                self._vms_by_name.setdefault(v.name, v)
+        return self._vms_by_name.get(name)
 
     def container(self, name: str, kind: str) -> Container | None:
         return next((c for c in self.containers if c.name == name and (c.type or "") == kind), None)
@@ -163,10 +169,13 @@ def _network_findings(
             )
     for index, wave in enumerate(plan.waves):
         unmapped: dict[str, list[str]] = defaultdict(list)
+        mapped: dict[str, bool] = {}
         for name in assignment.waves.get(wave.name, []):
             vm = source.vm(name)
             for network in vm.networks if vm is not None else []:
-                if plan.mapping_for(index, network) is None:
+                if network not in mapped:
+                    mapped[network] = plan.mapping_for(index, network) is not None
+                if not mapped[network]:
                     unmapped[network].append(name)
         for network, vms in sorted(unmapped.items()):
             shown = ", ".join(vms[:5]) + (f" and {len(vms) - 5} more" if len(vms) > 5 else "")
