@@ -7,16 +7,21 @@ PreparedContext the HCX simulator accepts migration items from.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sandbox.core.faults import FaultRule
 from shared.hcx import HcxClient, migration_item
 from shared.plan import parse_plan
 from shared.prepared import PreparedContext
 from shared.settings import UserPassword, load_settings
 from shared.tls import normalise_fingerprint
 from tests.app.conftest import Factory, Stack, logged_events, mutating, plan, scenario
+from tests.app.recorder import Recorder
+from tests.shared.tls_servers import TestCA
 
 EXAMPLES = [("same-region", "weu-consolidation"), ("cross-region", "weu-to-neu-demo")]
 
@@ -142,3 +147,43 @@ def _get(url: str) -> Any:
     import httpx
 
     return httpx.get(url, timeout=30)
+
+
+def test_transient_faults_are_retried_and_nothing_is_created_twice(stack: Stack) -> None:
+    rules = [
+        FaultRule(server="arm", status=429, times=2, retry_after=1, method="GET"),
+        FaultRule(server="hcx:source", status=503, times=1, method="POST", path_contains="cloudConfigs"),
+        FaultRule(server="hcx:source", status=503, times=1, method="POST", path_contains="l2Extensions"),
+        FaultRule(server="hcx:source", status=503, times=4, method="GET", path_contains="/jobs/"),
+    ]
+    for rule in rules:
+        stack.sandbox.faults.add(rule)
+    assert stack.post("migrations", plan("same-region")).status_code == 202
+    view = stack.finished("weu-consolidation")
+    source = stack.sandbox.hcx["source"]
+    assert view["phase"] == "prepared"
+    assert [rule.fired for rule in rules] == [2, 1, 1, 4]
+    assert len(source.pairings) == 1
+    assert sorted(e.network.name for e in source.list_extensions()) == ["seg-app", "seg-db"]
+
+
+def test_the_plans_webhooks_receive_the_events(stack_factory: Factory, tmp_path: Path) -> None:
+    ca = TestCA()
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(ca.pem)
+    hook = Recorder(ca, tmp_path)
+    try:
+        settings = {"OPS_HOOK_URL": f"{hook.url}/hooks/sig-abc", "EVENTS_CA_BUNDLE": str(bundle)}
+        with stack_factory(scenario("same-region"), settings=settings) as stack:
+            data = plan(
+                "same-region", notifications={"webhooks": [{"name": "ops", "url_setting": "OPS_HOOK_URL"}]}
+            )
+            assert stack.post("migrations", data).status_code == 202
+            stack.finished("weu-consolidation")
+    finally:
+        hook.close()
+    received = [event for request in hook.requests for event in json.loads(request["body"])]
+    phases = [e["data"]["phase"] for e in received if e["type"] == "HcxConductor.MigrationPhaseChanged"]
+    assert phases == ["preflight", "pairing", "service_mesh", "network_extension", "prepared"]
+    assert {e["subject"] for e in received} == {"migrations/weu-consolidation"}
+    assert len({e["id"] for e in received}) == len(received)
