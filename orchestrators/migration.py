@@ -121,6 +121,12 @@ def migration(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     r = Root(context, root)
     r.publish("preflight", "preparing: preflight, site pairing, service mesh, network extension")
     cancel = context.wait_for_external_event(CANCEL_EVENT)
+    # A cancel sent before this first episode is buffered, and no child exists yet for the handler to
+    # terminate: give it the chance to win (a timer due now) before anything starts.
+    settle = context.create_timer(context.current_utc_datetime)
+    if (yield context.task_any([cancel, settle])) is cancel:
+        settle.cancel()
+        return (yield from r.finish("cancelled", "cancelled before preparation began", reason="cancelled"))
 
     # 1-4. Preparation, as one sub-orchestration (keeps this history small).
     prepare = context.call_sub_orchestrator(
