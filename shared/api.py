@@ -137,11 +137,15 @@ def _accepted(body: dict[str, Any], location: str) -> Reply:
 
 
 def _parse(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
+    # The status API returns an instance's input as JSON text, and the Python client's start_new
+    # encodes it twice (durable.md §8.3): undo up to two layers.
+    for _ in range(2):
+        if not (isinstance(value, str) and value[:1] in ("{", "[", '"')):
+            break
         try:
-            return json.loads(value)
+            value = json.loads(value)
         except ValueError:
-            return value
+            break
     return value
 
 
