@@ -16,7 +16,22 @@ from shared.intake import submission_from_text
 from shared.telemetry import configure_telemetry
 
 configure_telemetry()  # Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else a no-op
-app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+class _App(df.DFApp):
+    """DFApp whose functions can be listed more than once per process.
+
+    azure-functions remembers the names it indexed and refuses a second get_functions() on the same
+    app; the worker indexes once, but tests, the local runtime and tools may list this module-level app
+    several times. Duplicate names are still refused within one listing.
+    """
+
+    def get_functions(self) -> list[func.Function]:
+        self.functions_bindings: dict[str, bool] = {}
+        return list(super().get_functions())
+
+
+app = _App(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (*orchestrators.blueprints, *activities.blueprints):
     app.register_functions(blueprint)

@@ -156,18 +156,6 @@ def fresh_client_cache() -> Iterator[None]:
     _clients.cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def reindexable_app() -> Iterator[None]:
-    """azure-functions records the names it indexed on the app and refuses a second get_functions();
-    function_app.app is one object per process, so forget that bookkeeping around each test (the next
-    runtime, or another area's test, indexes it afresh)."""
-    import function_app
-
-    function_app.app.functions_bindings = {}
-    yield
-    function_app.app.functions_bindings = {}
-
-
 Factory = Callable[..., AbstractContextManager[Stack]]
 
 
