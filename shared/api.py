@@ -358,7 +358,11 @@ async def cancel(client: Any, plan_id: str, links: Links, by: str = "") -> Reply
             409,
             f"migration {plan_id!r} is not running (it ended {ended})",
         )
-    await client.raise_event(iid, "cancel", {"by": by or "http"})
+    try:
+        await client.raise_event(iid, "cancel", {"by": by or "http"})
+    except Exception as exc:  # it ended between the two calls (410 Gone from the Durable API)
+        log.info("migration %s: cancel not raised (%s)", iid, exc)
+        return _error(409, f"migration {plan_id!r} is not running")
     terminated = []
     for status in await client.get_status_by(instance_id_prefix=f"{iid}:"):
         child = snapshot(status)
