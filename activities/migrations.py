@@ -10,7 +10,7 @@ Each takes one `shared.engine` payload (validated first), logs in through `activ
   Durable retry); only the items without one are started, in ONE start call, never retried by the
   client. → `[{migration_id, group, adopted, errors, warnings}, ...]`.
 * `query_migrations(QueryRequest)`: ONE progress query for every migration of the wave in flight →
-  `[Observation.dump(), ...]`.
+  `[Observation.row() | None, ...]` in the order of the ids.
 * `cancel_migrations(CancelRequest)`: ONE cancel call → `{"refused": message | None}`; HCX refuses a
   migration already switching over, which then ends as it ends.
 * `reschedule_switchover(RescheduleRequest)`: one schedule call per migration group → `{"refused":
@@ -81,12 +81,13 @@ def _by_entity(results: list[MigrationResult], entity_ids: list[str]) -> list[Mi
 @bp.activity_trigger(input_name="payload")
 def validate_migrations(payload: dict[str, Any]) -> list[list[Any]]:
     request = ValidateRequest.model_validate(payload)
-    if not request.specs:
+    specs = request.batch.specs()
+    if not specs:
         return []
     with _client(request.target) as hcx:
-        results = hcx.validate_migrations([migration_item(spec) for spec in request.specs])
+        results = hcx.validate_migrations([migration_item(spec) for spec in specs])
     out: list[list[Any]] = []
-    for result in _by_entity(results, [spec.vm_id for spec in request.specs]):
+    for result in _by_entity(results, [spec.vm_id for spec in specs]):
         if result is None:
             out.append([False, ["HCX returned no result for this item"], []])
         else:
@@ -108,28 +109,28 @@ def _already_started(hcx: HcxClient, tags: list[str]) -> dict[str, Any]:
 @bp.activity_trigger(input_name="payload")
 def start_migrations(payload: dict[str, Any]) -> list[dict[str, Any]]:
     request = StartRequest.model_validate(payload)
-    if not request.items:
+    specs = request.batch.specs()
+    if not specs:
         return []
+    tags = [spec.tags[0] for spec in specs]
     with _client(request.target) as hcx:
         # 1. Exactly once: did an earlier run of this very activity start some of them already?
-        existing = _already_started(hcx, [item.tag for item in request.items])
-        todo = [item for item in request.items if item.tag not in existing]
+        existing = _already_started(hcx, tags)
+        todo = [(tag, spec) for tag, spec in zip(tags, specs, strict=True) if tag not in existing]
         started: list[MigrationResult | None] = []
         if todo:
             # 2. Start the rest in one call; the client never retries a start.
-            results = hcx.start_migrations([migration_item(item.spec) for item in todo])
-            started = _by_entity(results, [item.spec.vm_id for item in todo])
-    answers = dict(zip([item.tag for item in todo], started, strict=True))
+            results = hcx.start_migrations([migration_item(spec) for _, spec in todo])
+            started = _by_entity(results, [spec.vm_id for _, spec in todo])
+    answers = dict(zip([tag for tag, _ in todo], started, strict=True))
     out: list[dict[str, Any]] = []
-    for item in request.items:
-        if item.tag in existing:
-            m = existing[item.tag]
-            log.info(
-                "start %s: found migration %s already started, not starting again", item.tag, m.migration_id
-            )
+    for tag in tags:
+        if tag in existing:
+            m = existing[tag]
+            log.info("start %s: found migration %s already started, not starting again", tag, m.migration_id)
             out.append({"migration_id": m.migration_id, "group": m.migration_group_id, "adopted": True})
             continue
-        result = answers.get(item.tag)
+        result = answers.get(tag)
         if result is None:
             out.append({"migration_id": None, "errors": ["HCX returned no result for this item"]})
         elif result.migration_id and result.ok:
@@ -153,14 +154,14 @@ def start_migrations(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @bp.activity_trigger(input_name="payload")
-def query_migrations(payload: dict[str, Any]) -> list[list[Any]]:
+def query_migrations(payload: dict[str, Any]) -> list[list[Any] | None]:
     request = QueryRequest.model_validate(payload)
     if not request.migration_ids:
         return []
     with _client(request.target) as hcx:
-        found = hcx.query_migrations(migration_ids=request.migration_ids)
-    wanted = set(request.migration_ids)
-    return [observe(m).dump() for m in found if m.migration_id in wanted]
+        found = {m.migration_id: m for m in hcx.query_migrations(migration_ids=request.migration_ids)}
+    # One row per requested id, in its order (None: HCX did not return it).
+    return [observe(found[mid]).row() if mid in found else None for mid in request.migration_ids]
 
 
 @bp.activity_trigger(input_name="payload")

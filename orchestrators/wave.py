@@ -40,6 +40,7 @@ from shared.engine import (
     HcxTarget,
     QueryRequest,
     RescheduleRequest,
+    SpecBatch,
     StartRequest,
     ValidateRequest,
     VerifyRequest,
@@ -74,6 +75,7 @@ class WaveRun:
         )
         # ExecutionStarted, the first OrchestratorStarted/Completed pair.
         self.history = 3
+        self.pending: list[dict[str, Any]] = []  # the event intents of the current emit
         self.steps = 0
 
     @property
@@ -84,31 +86,34 @@ class WaveRun:
 
     def call(self, name: str, payload: Any) -> Task:
         """One activity with retries; None when it still failed (the next step tries again)."""
-        self.history += 4
-        try:
-            return (yield self.context.call_activity_with_retry(name, RETRY, payload.model_dump(mode="json")))
-        except Exception:
-            self.engine.state.activity_failures += 1
-            return None
+        results = yield from self.gather([(name, payload)])
+        return None if results is None else results[0]
 
-    def call_all(self, name: str, payloads: list[Any]) -> Task:
-        """Several calls of one activity in parallel; None when any failed (all are redone)."""
-        if not payloads:
+    def gather(self, calls: list[tuple[str, Any]]) -> Task:
+        """Activities in parallel, in one episode; None when any failed after its retries (the
+        next step asks again). Payloads are models (dumped here) or ready JSON (events)."""
+        if not calls:
             return []
-        self.history += 2 + 2 * len(payloads)
-        tasks = [
-            self.context.call_activity_with_retry(name, RETRY, p.model_dump(mode="json")) for p in payloads
-        ]
+        self.history += 2 + 2 * len(calls)
+        tasks = []
+        for name, payload in calls:
+            data = payload if isinstance(payload, dict) else payload.model_dump(mode="json")
+            if name == "emit_events":  # a notification never stops a migration, nor is retried
+                tasks.append(self.context.call_activity(name, data))
+            else:
+                tasks.append(self.context.call_activity_with_retry(name, RETRY, data))
         try:
             return (yield self.context.task_all(tasks))
         except Exception:
             self.engine.state.activity_failures += 1
             return None
 
-    def emit(self) -> Task:
+    def events(self) -> list[tuple[str, Any]]:
+        """The engine's pending events as one `emit_events` call (or none), ids from new_uuid()."""
         intents = self.engine.drain_events()
+        self.pending = intents
         if not intents:
-            return
+            return []
         plan = self.engine.plan
         batch = [
             events.cloud_event(
@@ -127,45 +132,63 @@ class WaveRun:
             "plan_topic": plan.notifications.event_grid_topic,
             "webhooks": [w.model_dump(mode="json") for w in plan.notifications.webhooks],
         }
-        self.history += 4
-        with contextlib.suppress(Exception):  # a notification never stops a migration
-            yield self.context.call_activity("emit_events", payload)
+        return [("emit_events", payload)]
+
+    def emit(self) -> Task:
+        calls = self.events()
+        if calls:
+            yield from self.gather(calls)
 
     def publish(self) -> None:
         # Built only outside replay: the last status of an episode is the one the host keeps.
         if not self.context.is_replaying:
             self.context.set_custom_status(wave_status(self.engine, self.now))
 
+    def verify_request(self, checks: list[Any]) -> VerifyRequest:
+        pairing = self.engine.prepared.pairing
+        return VerifyRequest(
+            target=self.target,
+            source_endpoint=pairing.source.endpoint_id,
+            destination_endpoint=pairing.destination.endpoint_id,
+            vms=checks,
+        )
+
     # --- one step --------------------------------------------------------------------------------
 
     def step(self) -> Task:
-        e, p = self.engine, self.engine.prepared
+        e = self.engine
         self.steps += 1
-        # 1. Poll: one query for the whole wave.
-        ids = e.in_flight_ids()
+        # 1. Poll: ONE query for the whole wave; beside it, verify what the last poll saw complete.
+        ids, checks = e.in_flight_ids(), e.verify_batch()
+        calls: list[tuple[str, Any]] = []
         if ids:
-            rows = yield from self.call(
-                "query_migrations", QueryRequest(target=self.target, migration_ids=ids)
-            )
-            if rows is not None:
-                e.on_polled(rows, self.now)
-        # 2. Verify what HCX reports complete.
-        checks = e.verify_batch()
+            calls.append(("query_migrations", QueryRequest(target=self.target, migration_ids=ids)))
         if checks:
-            request = VerifyRequest(
-                target=self.target,
-                source_endpoint=p.pairing.source.endpoint_id,
-                destination_endpoint=p.pairing.destination.endpoint_id,
-                vms=checks,
-            )
-            results = yield from self.call("verify_vms", request)
-            if results is not None:
-                e.on_verified(checks, results, self.now)
+            calls.append(("verify_vms", self.verify_request(checks)))
+        results = yield from self.gather(calls)
+        if results is not None:
+            answers = iter(results)
+            if ids:
+                e.on_polled(ids, next(answers), self.now)
+            if checks:
+                e.on_verified(checks, next(answers), self.now)
+        # 2. The last migrations finished: verify them now rather than after another poll.
+        checks = e.verify_batch() if not e.in_flight_ids() else []
+        if checks:
+            verified = yield from self.call("verify_vms", self.verify_request(checks))
+            if verified is not None:
+                e.on_verified(checks, verified, self.now)
         # 3. Validate in batches.
         batches = e.validation_batches()
         if batches:
-            requests = [ValidateRequest(target=self.target, specs=e.validation_specs(b)) for b in batches]
-            answers = yield from self.call_all("validate_migrations", requests)
+            requests = [
+                (
+                    "validate_migrations",
+                    ValidateRequest(target=self.target, batch=SpecBatch.pack(e.validation_specs(b))),
+                )
+                for b in batches
+            ]
+            answers = yield from self.gather(requests)
             if answers is not None:
                 for batch, answer in zip(batches, answers, strict=True):
                     e.on_validated(batch, answer, self.now)
@@ -185,16 +208,21 @@ class WaveRun:
             released = yield from self.call("reschedule_switchover", release)
             if released is not None:
                 e.on_rescheduled(groups, released["refused"], self.now)
-        # 5. Start what admission control allows.
+        # 5. Start what admission control allows, and publish the step's events beside the starts.
         starts = e.start_batches(self.now)
-        if starts:
-            orders = [StartRequest(target=self.target, items=items) for items in starts]
-            answers = yield from self.call_all("start_migrations", orders)
-            if answers is not None:
-                for items, answer in zip(starts, answers, strict=True):
-                    e.on_started(items, answer, self.now)
-        # 6. Publish.
-        yield from self.emit()
+        orders = [
+            (
+                "start_migrations",
+                StartRequest(target=self.target, batch=SpecBatch.pack([i.spec for i in items])),
+            )
+            for items in starts
+        ]
+        answers = yield from self.gather(orders + self.events())
+        if answers is not None:
+            for items, answer in zip(starts, answers, strict=False):
+                e.on_started(items, answer, self.now)
+        else:
+            e.events[:0] = self.pending  # sent again with the next step's (new ids: at least once)
         self.publish()
 
     def rollover_due(self) -> bool:

@@ -55,6 +55,8 @@ class EngineStats:
 
     episodes: int = 0
     replayed_events: int = 0  # history events handed to the SDK, summed over episodes
+    max_history: int = 0  # the longest history handed to the SDK in one episode (any instance)
+    max_history_instance: str = ""  # the instance it belonged to
     replay_seconds: float = 0.0  # wall time spent inside the SDK's replay
     activities: int = 0
 
@@ -396,6 +398,9 @@ class Engine:
             self.stats.replay_seconds += time.perf_counter() - started
             self.stats.episodes += 1
             self.stats.replayed_events += len(history.events) + len(fresh)
+            if len(history.events) + len(fresh) > self.stats.max_history:
+                self.stats.max_history = len(history.events) + len(fresh)
+                self.stats.max_history_instance = row.instance_id
             decision = decide(
                 history.index,
                 result,

@@ -32,7 +32,7 @@ _TRANSFER_WORDS = ("TRANSFER", "SYNC", "INITIATED", "MIGRATING", "REPLICAT", "IN
 _QUEUED_WORDS = ("QUEUED", "DRAFT", "PENDING", "SUBMITTED")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Observation:
     """One migration at one poll. Times are epoch seconds (0 = HCX did not say)."""
 
@@ -49,17 +49,25 @@ class Observation:
     error: str = ""
     state: str = ""  # HCX's own state name, for messages
 
-    def dump(self) -> list[Any]:
-        return list(astuple(self))
+    def row(self) -> list[Any]:
+        """Positional, without the id (the query's order gives it) and without trailing defaults:
+        every poll's answer stays in the history, and every episode parses it again."""
+        row = list(astuple(self))[1:]
+        while len(row) > 1 and row[-1] in (0, 0.0, ""):
+            row.pop()
+        return row
 
     @classmethod
-    def load(cls, row: list[Any]) -> Observation:
-        names = [f.name for f in fields(cls)]
-        return cls(**dict(zip(names, row, strict=False)))
+    def from_row(cls, migration_id: str, row: list[Any]) -> Observation:
+        # Positional: replay applies every poll of a generation again, so this runs very often.
+        return cls(migration_id, *row[: _COLUMNS - 1])
 
     @property
     def finished(self) -> bool:
         return self.phase in (COMPLETE, LOST, STOPPED)
+
+
+_COLUMNS = len(fields(Observation))
 
 
 def _phase(m: Migration) -> str:

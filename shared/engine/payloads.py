@@ -14,7 +14,7 @@ This module depends on pydantic and `shared.hcx` request types only.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,7 @@ __all__ = [
     "HcxTarget",
     "QueryRequest",
     "RescheduleRequest",
+    "SpecBatch",
     "StartItem",
     "StartRequest",
     "ValidateRequest",
@@ -61,12 +62,66 @@ class HcxTarget(_Payload):
     """SHA-256 fingerprints the manager's certificate may match (the plan's trusted_fingerprints)."""
 
 
+class SpecBatch(_Payload):
+    """Many `MigrationSpec`s, factored: what they share once, what differs per VM.
+
+    A wave's specs share nearly everything (sites, placement, options, window); sent whole, a batch of
+    fifty would repeat it fifty times in the history, which every episode parses again. `pack` keeps
+    the shared fields in `base`, each distinct network target and placement list once, and per VM only
+    its own fields with indices into those lists; `specs()` rebuilds them exactly.
+    """
+
+    base: dict[str, Any] = Field(default_factory=dict)
+    networks: list[dict[str, Any]] = Field(default_factory=list)
+    placements: list[list[dict[str, Any]]] = Field(default_factory=list)
+    vms: list[dict[str, Any]] = Field(default_factory=list)
+
+    @classmethod
+    def pack(cls, specs: list[MigrationSpec]) -> SpecBatch:
+        dumps = [spec.model_dump(mode="json") for spec in specs]
+        if not dumps:
+            return cls()
+        shared = {
+            key: value
+            for key, value in dumps[0].items()
+            if key not in ("networks", "placement") and all(d[key] == value for d in dumps[1:])
+        }
+        networks: list[dict[str, Any]] = []
+        placements: list[list[dict[str, Any]]] = []
+        vms = []
+        for d in dumps:
+            own = {k: v for k, v in d.items() if k not in shared and k not in ("networks", "placement")}
+            own["n"] = [_index(networks, n) for n in d["networks"]]
+            own["p"] = _index(placements, d["placement"])
+            vms.append(own)
+        return cls(base=shared, networks=networks, placements=placements, vms=vms)
+
+    def specs(self) -> list[MigrationSpec]:
+        out = []
+        for own in self.vms:
+            fields = {k: v for k, v in own.items() if k not in ("n", "p")}
+            fields["networks"] = [self.networks[k] for k in own.get("n", [])]
+            fields["placement"] = self.placements[own["p"]] if own.get("p") is not None else []
+            out.append(MigrationSpec.model_validate({**self.base, **fields}))
+        return out
+
+
+def _index(found: list[Any], value: Any) -> int:
+    for k, seen in enumerate(found):
+        if seen == value:
+            return k
+    found.append(value)
+    return len(found) - 1
+
+
 class ValidateRequest(_Payload):
     target: HcxTarget
-    specs: list[MigrationSpec]
+    batch: SpecBatch
 
 
 class StartItem(_Payload):
+    """One migration the engine decided to start (the engine's side; the wire carries a SpecBatch)."""
+
     spec: MigrationSpec
     """The migration, its `tags` holding the attempt tag."""
     tag: str
@@ -75,8 +130,10 @@ class StartItem(_Payload):
 
 
 class StartRequest(_Payload):
+    """Migrations to start; each spec's first tag is its attempt tag."""
+
     target: HcxTarget
-    items: list[StartItem]
+    batch: SpecBatch
 
 
 class QueryRequest(_Payload):

@@ -11,6 +11,7 @@ This module depends on pydantic, `shared.plan` and `shared.prepared` only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
@@ -43,9 +44,10 @@ class Tuning(BaseModel):
     verify_batch: Annotated[int, Field(ge=1, le=500)] = 100
     verify_tries: Annotated[int, Field(ge=1, le=20)] = 3
     """Polls a completed migration may take to show up correctly at both sites before it fails."""
-    history_budget: Annotated[int, Field(ge=50, le=5000)] = 500
-    """Estimated history events after which a generation continues as new."""
-    steps_per_generation: Annotated[int, Field(ge=1, le=500)] = 40
+    history_budget: Annotated[int, Field(ge=50, le=5000)] = 300
+    """Estimated history events after which a generation continues as new. Every episode replays
+    its generation from the start, so a generation's cost grows with the square of its length."""
+    steps_per_generation: Annotated[int, Field(ge=1, le=500)] = 20
     throughput_samples: Annotated[int, Field(ge=8, le=2000)] = 240
     timeline_entries: Annotated[int, Field(ge=8, le=500)] = 60
     warnings_kept: Annotated[int, Field(ge=0, le=2000)] = 200
@@ -55,16 +57,18 @@ class Tuning(BaseModel):
     """Characters of custom status: Durable Functions caps it at 16 KB of UTF-16."""
 
 
-class SpecVm(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class SpecVm:
+    """One VM as the engine decides with it (built from the validated context on every replay, so a
+    plain dataclass rather than a model: a thousand of them per episode must cost next to nothing)."""
 
     name: str
     entity_id: str
     disk_bytes: int = 0
     used_bytes: int = 0
     powered_on: bool = True
-    networks: list[str] = Field(default_factory=list)
-    destination_networks: list[str] = Field(default_factory=list)
+    networks: tuple[str, ...] = ()
+    destination_networks: tuple[str, ...] = ()
     """The destination network each NIC should land on, for verification."""
 
     @classmethod
@@ -74,16 +78,15 @@ class SpecVm(BaseModel):
             entity_id=vm.entity_id,
             disk_bytes=vm.disk_bytes,
             used_bytes=vm.used_bytes,
-            powered_on=vm.powered_on,
-            networks=list(vm.networks),
-            destination_networks=[destinations.get(n, n) for n in vm.networks],
+            powered_on=(vm.power_state or "").lower() in ("poweredon", "on", "powered_on"),
+            networks=tuple(vm.networks),
+            destination_networks=tuple(destinations.get(n, n) for n in vm.networks),
         )
 
 
-class WaveSpec(BaseModel):
+@dataclass(frozen=True, slots=True)
+class WaveSpec:
     """One wave's static facts, as the engine decides with them."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     plan_id: str
     index: int
@@ -99,9 +102,9 @@ class WaveSpec(BaseModel):
     on_halt: Literal["finish_in_flight", "cancel_in_flight"] = "finish_in_flight"
     seed_checkpoint: bool = True
     admission_limit: int = PER_SERVICE_MESH
-    poll: PollCadence = Field(default_factory=PollCadence)
-    meshes: list[MeshRef] = Field(default_factory=list)
-    vms: list[SpecVm] = Field(default_factory=list)
+    poll: PollCadence = field(default_factory=PollCadence)
+    meshes: tuple[MeshRef, ...] = ()
+    vms: tuple[SpecVm, ...] = ()
 
     @classmethod
     def build(cls, plan: MigrationPlan, prepared: PreparedContext, wave: str | int) -> WaveSpec:
@@ -128,8 +131,8 @@ class WaveSpec(BaseModel):
             seed_checkpoint=settings.options.seed_checkpoint,
             admission_limit=plan.admission_limit(max(1, len(prepared.meshes)), PER_MANAGER),
             poll=plan.limits.poll,
-            meshes=list(prepared.meshes),
-            vms=[SpecVm.of(vm, destinations) for vm in pw.vms],
+            meshes=tuple(prepared.meshes),
+            vms=tuple(SpecVm.of(vm, destinations) for vm in pw.vms),
         )
 
     @property

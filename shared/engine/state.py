@@ -101,7 +101,7 @@ class VmRow:
     attempts: int = 0  # HCX migrations started for this VM, the first included
     base: int = 0  # `attempts` when an operator's retry last renewed the VM's budget
     ids: list[str] = field(default_factory=list)  # HCX migration id per attempt, oldest first
-    group: str = ""  # the latest attempt's migration group (schedules change per group)
+    group: int = -1  # the latest attempt's migration group, as an index into WaveState.groups
     mesh: int = -1  # the latest attempt's service mesh, as an index into the wave's meshes
     pct: float = 0.0
     done: int = 0  # bytes the latest attempt has moved, as HCX reports them
@@ -133,14 +133,16 @@ class VmRow:
         self.flags = (self.flags | flag) if on else (self.flags & ~flag)
 
     def dump(self) -> list[Any]:
-        return [getattr(self, f.name) for f in fields(self)]
+        return [getattr(self, name) for name in _ROW]
 
     @classmethod
     def load(cls, row: list[Any]) -> VmRow:
-        names = [f.name for f in fields(cls)]
-        if len(row) > len(names):
-            raise EngineStateError(f"a VM row has {len(row)} columns; this release knows {len(names)}")
-        return cls(**dict(zip(names, row, strict=False)))
+        if len(row) > len(_ROW):
+            raise EngineStateError(f"a VM row has {len(row)} columns; this release knows {len(_ROW)}")
+        return cls(*row)
+
+
+_ROW = tuple(f.name for f in fields(VmRow))
 
 
 @dataclass(slots=True)
@@ -166,6 +168,7 @@ class WaveState:
     timeline: list[list[Any]] = field(default_factory=list)  # [epoch s, text]
     warnings: list[list[str]] = field(default_factory=list)  # [vm, code, message]
     seen: list[str] = field(default_factory=list)  # request ids of operator events already applied
+    groups: list[str] = field(default_factory=list)  # HCX migration group ids (one per start call)
     retries: int = 0  # operator retries applied to this wave
     activity_failures: int = 0  # activity calls that failed after their own retries
 

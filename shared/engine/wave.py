@@ -85,6 +85,9 @@ class WaveEngine:
         self.run = run
         self.tuning = tuning or Tuning()
         self.events: list[dict[str, Any]] = []
+        # Lookups every replayed step needs: VM index by name and by its current migration id.
+        self._by_name = {vm.name: i for i, vm in enumerate(spec.vms)}
+        self._by_id = {vm.ids[-1]: i for i, vm in enumerate(state.vms) if vm.ids}
         if approved and not state.approved:
             self._approve("migration", None)
 
@@ -182,9 +185,8 @@ class WaveEngine:
 
     def on_started(self, batch: list[StartItem], results: list[dict[str, Any]], now: datetime) -> None:
         """`results[k]`: {migration_id, group, mesh, adopted, errors, warnings} for `batch[k]`."""
-        index = {vm.name: i for i, vm in enumerate(self.spec.vms)}
         for item, result in zip(batch, results, strict=True):
-            i = index[item.spec.vm_name]
+            i = self._by_name[item.spec.vm_name]
             vm = self.state.vms[i]
             for code, message in result.get("warnings") or []:
                 self._warn(i, code or "HCX_WARNING", message)
@@ -195,7 +197,8 @@ class WaveEngine:
             vm.set(CANCEL_ASKED | OBSERVED_SWITCHOVER, False)
             if result.get("migration_id"):
                 vm.ids.append(str(result["migration_id"]))
-                vm.group = str(result.get("group") or "")
+                self._by_id[vm.ids[-1]] = i
+                vm.group = self._group_index(str(result.get("group") or ""))
                 vm.mesh = self._mesh_index(item.spec.service_mesh_id)
                 vm.state = QUEUED
                 vm.set(HELD, item.held)
@@ -209,15 +212,16 @@ class WaveEngine:
     def in_flight_ids(self) -> list[str]:
         return [vm.ids[-1] for vm in self.state.vms if vm.state in ACTIVE and vm.ids]
 
-    def on_polled(self, rows: list[list[Any]], now: datetime) -> None:
-        """Apply one progress query (observations as dumped by `Observation.dump`)."""
-        seen = {obs.migration_id: obs for obs in (Observation.load(r) for r in rows)}
-        for i, vm in enumerate(self.state.vms):
-            if vm.state not in ACTIVE or not vm.ids:
+    def on_polled(self, ids: list[str], rows: list[list[Any] | None], now: datetime) -> None:
+        """Apply one progress query: `rows[k]` is `Observation.row()` for `ids[k]`, or None (not found)."""
+        for mid, row in zip(ids, rows, strict=True):
+            i = self._by_id.get(mid)
+            if i is None or row is None:
+                continue  # not in the answer: nothing to learn, nothing to decide
+            vm = self.state.vms[i]
+            if vm.state not in ACTIVE or vm.ids[-1] != mid:
                 continue
-            obs = seen.get(vm.ids[-1])
-            if obs is None:
-                continue  # not in this answer: nothing to learn, nothing to decide
+            obs = Observation.from_row(mid, row)
             vm.pct, vm.done, vm.total = obs.pct, obs.done, max(obs.total, vm.total)
             vm.t_start = vm.t_start or obs.t_start
             vm.t_xfer = obs.t_xfer or vm.t_xfer
@@ -285,9 +289,8 @@ class WaveEngine:
 
     def on_verified(self, batch: list[VerifyItem], results: list[list[Any]], now: datetime) -> None:
         """`results[k]` = [ok, [problems]] for `batch[k]`."""
-        index = {vm.name: i for i, vm in enumerate(self.spec.vms)}
         for item, (ok, problems) in zip(batch, results, strict=True):
-            i = index[item.name]
+            i = self._by_name[item.name]
             vm = self.state.vms[i]
             if vm.state != VERIFYING:
                 continue
@@ -415,7 +418,8 @@ class WaveEngine:
                     vm.set(CANCEL_WANTED)
                     vm.error = "the switchover window closed before the approval"
                 else:
-                    groups.setdefault(vm.group, []).append(vm.ids[-1])
+                    group = self.state.groups[vm.group] if 0 <= vm.group < len(self.state.groups) else ""
+                    groups.setdefault(group, []).append(vm.ids[-1])
         return groups
 
     def release_window(self) -> tuple[int, int]:
@@ -539,6 +543,11 @@ class WaveEngine:
             # Held until approval: a window that never opens by itself; released by reschedule.
             update["window_start"], update["window_end"] = now + HOLD, None
         return spec.model_copy(update=update) if update else spec
+
+    def _group_index(self, group: str) -> int:
+        if group not in self.state.groups:
+            self.state.groups.append(group)
+        return self.state.groups.index(group)
 
     def _mesh_index(self, mesh_id: str | None) -> int:
         return next((k for k, m in enumerate(self.spec.meshes) if m.service_mesh_id == mesh_id), -1)

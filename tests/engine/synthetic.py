@@ -133,8 +133,13 @@ def start_all(e: WaveEngine, now: datetime = NOW) -> list[str]:
     return ids
 
 
-def obs(mid: str, phase: str, done: int = 0, total: int = 100, error: str = "") -> list[Any]:
-    return Observation(migration_id=mid, phase=phase, done=done, total=total, error=error, state=phase).dump()
+def obs(mid: str, phase: str, done: int = 0, total: int = 100, error: str = "") -> Observation:
+    return Observation(migration_id=mid, phase=phase, done=done, total=total, error=error, state=phase)
+
+
+def poll(e: WaveEngine, seen: list[Observation], now: datetime = NOW) -> None:
+    """What one query answers, as the query activity shapes it."""
+    e.on_polled([o.migration_id for o in seen], [o.row() for o in seen], now)
 
 
 PHASES = (QUEUED, TRANSFER, WAITING, SWITCHOVER, COMPLETE, LOST)

@@ -59,7 +59,7 @@ def test_an_observation_carries_bytes_times_and_errors_and_round_trips() -> None
     )
     assert (seen.done, seen.total, seen.pct, seen.error) == (50, 200, 25.0, "disk read error")
     assert (seen.t_start, seen.t_end) == (1_767_603_600, 1_767_607_200)
-    assert Observation.load(seen.dump()) == seen
+    assert Observation.from_row(seen.migration_id, seen.row()) == seen
 
 
 def test_polls_follow_the_smallest_vm_in_flight() -> None:
@@ -85,7 +85,7 @@ def test_work_to_do_means_no_wait_and_replicas_waiting_for_a_window_sleep_until_
     syn.validate_all(e)
     assert e.wait(NOW) == timedelta(0)  # VMs to start
     ids = syn.start_all(e)
-    e.on_polled([syn.obs(mid, WAITING) for mid in ids], NOW)
+    syn.poll(e, [syn.obs(mid, WAITING) for mid in ids], NOW)
     assert e.wait(NOW) == timedelta(hours=12)
 
 
@@ -94,7 +94,7 @@ def test_a_held_wave_waiting_for_approval_wakes_at_the_deadline() -> None:
     e = syn.engine(plan, syn.prepared(plan))
     syn.validate_all(e)
     ids = syn.start_all(e)
-    e.on_polled([syn.obs(mid, WAITING) for mid in ids], NOW)
+    syn.poll(e, [syn.obs(mid, WAITING) for mid in ids], NOW)
     assert e.state.vms[0].has(HELD)
     e.approval_step(NOW)
     assert e.wait(NOW) == timedelta(hours=3)

@@ -22,7 +22,7 @@ def test_a_small_wave_shows_every_vm_by_name() -> None:
     e = syn.engine(plan, syn.prepared(plan))
     syn.validate_all(e)
     ids = syn.start_all(e)
-    e.on_polled([syn.obs(ids[0], TRANSFER, done=40, total=100)], NOW)
+    syn.poll(e, [syn.obs(ids[0], TRANSFER, done=40, total=100)], NOW)
     view = wave_status(e, NOW)
     assert view["state"] == "transferring"
     assert view["counts"] == {"queued": 2, "transferring": 1}
@@ -43,7 +43,7 @@ def test_a_thousand_vm_wave_stays_under_16_kb_and_decodes_with_the_names() -> No
     ids = []
     while batch := syn.start_all(e):
         ids += batch
-    e.on_polled([syn.obs(mid, TRANSFER, done=5, total=10) for mid in ids], NOW)
+    syn.poll(e, [syn.obs(mid, TRANSFER, done=5, total=10) for mid in ids], NOW)
     view = wave_status(e, NOW)
     assert utf16_bytes(view) < 16 * 1024
     assert "vms" not in view
@@ -62,8 +62,8 @@ def test_the_report_sets_actual_figures_beside_the_plan() -> None:
     syn.validate_all(e)
     a, b = syn.start_all(e)
     later = NOW + timedelta(hours=1)
-    e.on_polled(
-        [syn.obs(a, COMPLETE, done=70, total=70), syn.obs(b, LOST, done=10, error="disk error")], later
+    syn.poll(
+        e, [syn.obs(a, COMPLETE, done=70, total=70), syn.obs(b, LOST, done=10, error="disk error")], later
     )
     e.on_verified(e.verify_batch(), [[True, []]], later)
     result = e.finish(later)

@@ -47,9 +47,9 @@ def test_a_wave_runs_from_validation_to_verified_migrations() -> None:
     assert all(item.spec.tags == [item.tag] for item in batch)
     e.on_started(batch, [{"migration_id": f"m{k}", "group": "g"} for k in range(3)], NOW)
     assert e.in_flight_ids() == ["m2", "m1", "m0"]
-    e.on_polled([obs("m2", TRANSFER, 10), obs("m1", WAITING), obs("m0", SWITCHOVER)], NOW)
+    syn.poll(e, [obs("m2", TRANSFER, 10), obs("m1", WAITING), obs("m0", SWITCHOVER)], NOW)
     assert [vm.state for vm in e.state.vms] == [TRANSFER, WAITING, SWITCHOVER]
-    e.on_polled([obs("m2", COMPLETE, 100), obs("m1", COMPLETE, 100), obs("m0", COMPLETE, 100)], NOW)
+    syn.poll(e, [obs("m2", COMPLETE, 100), obs("m1", COMPLETE, 100), obs("m0", COMPLETE, 100)], NOW)
     assert {vm.state for vm in e.state.vms} == {VERIFYING}
     verify_all(e)
     assert {vm.state for vm in e.state.vms} == {MIGRATED}
@@ -81,7 +81,7 @@ def test_a_failed_attempt_is_retried_with_seed_checkpoint_and_a_new_tag() -> Non
     syn.validate_all(e)
     [first] = syn.start_all(e)
     assert e.start_batches(NOW) == []
-    e.on_polled([obs(first, LOST, done=30, error="disk read error")], NOW)
+    syn.poll(e, [obs(first, LOST, done=30, error="disk read error")], NOW)
     assert e.state.vms[0].state == READY
     [[retry]] = e.start_batches(NOW)
     assert retry.tag.endswith(":vm-000:2")
@@ -98,7 +98,7 @@ def test_the_last_attempt_fails_for_good_and_the_wave_halts_over_its_limit() -> 
     ids = syn.start_all(e)
     assert len(ids) == 2
     for attempt in (1, 2):
-        e.on_polled([obs(ids[0], LOST, error=f"boom {attempt}")], NOW)
+        syn.poll(e, [obs(ids[0], LOST, error=f"boom {attempt}")], NOW)
         if attempt == 1:
             [[again]] = e.start_batches(NOW)
             e.on_started([again], [{"migration_id": "retry", "group": "g"}], NOW)
@@ -116,13 +116,13 @@ def test_a_halt_with_cancel_in_flight_cancels_what_has_not_switched_over() -> No
     e = syn.engine(plan, syn.prepared(plan))
     syn.validate_all(e)
     a, b, c = syn.start_all(e)
-    e.on_polled([obs(b, SWITCHOVER), obs(c, TRANSFER)], NOW)
-    e.on_polled([obs(a, LOST, error="failed")], NOW)
+    syn.poll(e, [obs(b, SWITCHOVER), obs(c, TRANSFER)], NOW)
+    syn.poll(e, [obs(a, LOST, error="failed")], NOW)
     assert e.state.halted
     assert e.cancel_ids() == [c]
     e.on_cancel_sent([c])
     assert e.cancel_ids() == []
-    e.on_polled([obs(c, STOPPED), obs(b, COMPLETE)], NOW)
+    syn.poll(e, [obs(c, STOPPED), obs(b, COMPLETE)], NOW)
     verify_all(e)
     assert sorted(vm.state for vm in e.state.vms) == sorted([FAILED, CANCELLED, MIGRATED])
     assert e.finished()
@@ -134,14 +134,14 @@ def test_cancel_stops_one_vm_or_the_whole_wave_but_not_a_switchover() -> None:
     e = syn.engine(plan, syn.prepared(plan))
     syn.validate_all(e)
     a, b = syn.start_all(e)
-    e.on_polled([obs(a, SWITCHOVER), obs(b, TRANSFER)], NOW)
+    syn.poll(e, [obs(a, SWITCHOVER), obs(b, TRANSFER)], NOW)
     assert e.on_event("cancel", {"vm": e.spec.vms[0].name, "request_id": "r1"}, NOW)
     assert e.state.vms[0].state == CANCELLED  # not started yet: cancelled on the spot
     assert e.on_event("cancel", {"request_id": "r2"}, NOW)
     assert e.state.cancel == "migration"
     assert e.cancel_ids() == [b]
     assert e.start_batches(NOW) == []
-    e.on_polled([obs(a, COMPLETE), obs(b, STOPPED)], NOW)
+    syn.poll(e, [obs(a, COMPLETE), obs(b, STOPPED)], NOW)
     verify_all(e)
     states = [vm.state for vm in e.state.vms]
     assert states.count(MIGRATED) == 1
@@ -164,7 +164,7 @@ def test_retry_gives_failed_vms_a_fresh_budget() -> None:
     e = syn.engine(plan, syn.prepared(plan))
     syn.validate_all(e, refuse={"vm-001": "NAME_EXISTS_AT_DESTINATION"})
     [mid] = syn.start_all(e)
-    e.on_polled([obs(mid, LOST, error="x")], NOW)
+    syn.poll(e, [obs(mid, LOST, error="x")], NOW)
     assert [vm.state for vm in e.state.vms] == [FAILED, BLOCKED]
     assert e.on_event("retry", {"request_id": "again"}, NOW)
     assert [vm.state for vm in e.state.vms] == [READY, PENDING]  # blocked VMs validate again
@@ -182,7 +182,7 @@ def test_approval_holds_switchovers_asks_when_transfers_are_done_and_releases_on
     e.on_started(batch, [{"migration_id": f"m{k}", "group": "g"} for k in range(2)], NOW)
     e.approval_step(NOW)
     assert not e.state.approval_requested  # still transferring
-    e.on_polled([obs("m0", WAITING), obs("m1", WAITING)], NOW)
+    syn.poll(e, [obs("m0", WAITING), obs("m1", WAITING)], NOW)
     later = NOW + timedelta(hours=1)
     e.approval_step(later)
     [asked] = [ev for ev in e.drain_events() if ev["type"] == "ApprovalNeeded"]
@@ -203,7 +203,7 @@ def test_approval_timeouts_proceed_skip_or_cancel() -> None:
         e = syn.engine(plan, syn.prepared(plan))
         syn.validate_all(e)
         ids = syn.start_all(e)
-        e.on_polled([obs(mid, WAITING) for mid in ids], NOW)
+        syn.poll(e, [obs(mid, WAITING) for mid in ids], NOW)
         e.approval_step(NOW)
         e.approval_step(NOW + timedelta(hours=1))
         outcomes[policy] = (
@@ -235,7 +235,7 @@ def test_a_closed_window_skips_what_did_not_start_and_stops_retries() -> None:
     syn.validate_all(e)
     [mid] = syn.start_all(e)
     after = NOW + timedelta(hours=4)
-    e.on_polled([obs(mid, LOST, error="The switchover window expired")], after)
+    syn.poll(e, [obs(mid, LOST, error="The switchover window expired")], after)
     assert e.start_batches(after) == []
     assert sorted(vm.state for vm in e.state.vms) == [FAILED, SKIPPED, SKIPPED]
 

@@ -363,7 +363,9 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
         return m.vm.spec.churn_gb_per_hour * GIB * (self.now - m.dirty_since) / 3600
 
     def _bulk_final_sync(self, m: Migration) -> None:
-        m.vm.power_state, m.source_powered_off = "off", True
+        # Only a VM that was running is powered off here (and powered on at the destination).
+        m.source_powered_off = m.vm.power_state == "on"
+        m.vm.power_state = "off"
         self._log(m, "Source powered off; final sync in progress")
         size = self._pending_churn(m)
         m.total += size
