@@ -124,3 +124,14 @@ def test_admission_never_exceeds_the_plans_limit(tmp_path: Path) -> None:
         assert max(v for k, v in peaks.items() if k.startswith("mesh:")) == 3
         assert rig.hcx()["queued"] == []
         assert rig.sandbox.stats()["migration_starts"] == dict.fromkeys(vms, 1)
+
+
+def test_a_powered_off_vm_moved_by_bulk_stays_off_and_verifies(tmp_path: Path) -> None:
+    with Rig.open(tmp_path) as rig:
+        rig.prepare([{"name": "bulk", "vms": ["cold-01", "web-01"]}])
+        instance = rig.start_wave()
+        rig.run()
+        assert rig.status(instance)["output"]["outcome"] == "completed", rig.custom(instance)
+        with world.hcx_for(rig.sandbox) as hcx:
+            dest = {vm.name: vm for vm in hcx.virtual_machines(rig.prepared.pairing.destination.endpoint_id)}
+        assert (dest["cold-01"].powered_on, dest["web-01"].powered_on) == (False, True)
