@@ -14,10 +14,13 @@ trigger decides lives here, the same for HTTP, the queue and Event Grid (docs/ap
 * `from_queue(client, text)`, `from_event(client, ...)`: the same submission for queue messages and
   Event Grid events; a bad plan is reported (poison / log), never retried.
 
+The bodies are built as plain dicts; the `*Body` models at the end are their wire shapes, which the
+OpenAPI document (`shared.openapi`) publishes and a test checks the answers against.
+
 The Durable client is used through its public async methods only (start_new, get_status,
 get_status_by, raise_event, terminate). No secret passes through here: plans hold none, and the
 function key echoed into `Location` (so a Logic App can poll it) is the caller's own. This module
-depends on `shared.intake`, `shared.status` and `shared.plan`.
+depends on `shared.intake`, `shared.status`, `shared.plan` and pydantic.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
+from pydantic import BaseModel, Field
+
 from shared.errors import PlanError
+from shared.findings import Finding
 from shared.intake import (
     ACTIVE_STATUSES,
     BlobRequest,
@@ -50,14 +56,22 @@ from shared.intake import (
     submission_from_text,
     validation_id,
 )
-from shared.status import Snapshot, migration_view, summary_view
+from shared.status import MigrationSummary, Snapshot, migration_view, summary_view
 
 __all__ = [
     "ROOT_ORCHESTRATOR",
     "VALIDATE_ORCHESTRATOR",
+    "CancelAcceptedBody",
+    "ErrorBody",
+    "FieldError",
     "Intake",
     "Links",
+    "MigrationListBody",
+    "PlanErrorBody",
     "Reply",
+    "SubmissionBody",
+    "ValidationPendingBody",
+    "ValidationResultBody",
     "cancel",
     "from_event",
     "from_queue",
@@ -445,3 +459,69 @@ async def from_event(
         log.error("%s: invalid plan, not started: %s", where, _reasons(exc))
         return Intake(False, _reasons(exc))
     return await _submit_or_refuse(client, submission, where)
+
+
+# --- the wire shapes of the bodies above (shared.openapi publishes them) ------------------------------
+
+
+class ErrorBody(BaseModel):
+    """Any 4xx (and a validation that failed): `error` says what is wrong, in words."""
+
+    error: str
+    instance_id: str | None = Field(None, description="The Durable instance concerned, when there is one.")
+    running_digest: str | None = Field(None, description="409 on submit: the digest of the running plan.")
+    digest: str | None = Field(None, description="409 on submit: the digest of the plan just sent.")
+
+
+class FieldError(BaseModel):
+    path: str = Field(description="RFC 6901 JSON pointer into the plan; empty for the document itself.")
+    message: str
+
+
+class PlanErrorBody(BaseModel):
+    """400 for a plan that cannot run: every bad field, and the same as PLAN_INVALID findings."""
+
+    error: str
+    errors: list[FieldError]
+    findings: list[Finding]
+
+
+class SubmissionBody(BaseModel):
+    """202 to `POST /api/migrations`: what runs under the plan's id; poll `status_url` (= Location)."""
+
+    id: str
+    instance_id: str
+    digest: str = Field(description="sha256 of the plan's canonical JSON: the idempotency key's version.")
+    status_url: str
+    started: bool = Field(description="False when the same plan was already running or done.")
+    decision: Literal["start", "restart", "existing"]
+
+
+class ValidationPendingBody(BaseModel):
+    """202 while a validation runs: poll `status_url` (= Location)."""
+
+    instance_id: str
+    status_url: str
+
+
+class ValidationResultBody(BaseModel):
+    """200 once a validation ended: `valid` is false when any finding is an error."""
+
+    instance_id: str
+    valid: bool
+    findings: list[Finding]
+    actions: list[str] = Field(description="What a real run would fix or create first.")
+
+
+class MigrationListBody(BaseModel):
+    migrations: list[MigrationSummary] = Field(description="Newest first.")
+    count: int
+
+
+class CancelAcceptedBody(BaseModel):
+    """202 to a cancel: the event was raised; the migration ends `cancelled` (poll Location)."""
+
+    id: str
+    instance_id: str
+    cancelling: bool
+    terminated: list[str] = Field(description="The child instances terminated now.")

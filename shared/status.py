@@ -14,7 +14,10 @@ Waves come from, in order of preference: a wave child's custom status, the root'
 the prepared context (the prepare child's output); `WAVE_STATE_KEYS` names the fields copied from a
 wave child, so the wave engine extends the view by publishing them, without changing this module.
 
-This module depends on pydantic-free plain data and `shared.findings` only.
+`MigrationStatus` and `MigrationSummary` are the wire shapes of those two views, as pydantic models,
+for the OpenAPI document (`shared.openapi`); the builders still return plain dicts, and a test checks
+that what they return fits the models. This module depends on pydantic, `shared.findings` and the
+Durable SDK's runtime status enum only.
 """
 
 from __future__ import annotations
@@ -24,13 +27,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+from pydantic import BaseModel, ConfigDict, Field
+
 from shared.findings import Finding
 
 __all__ = [
     "DONE_PHASES",
     "MAX_STATUS_FINDINGS",
     "PHASES",
+    "MigrationStatus",
+    "MigrationSummary",
+    "NetworkView",
     "Snapshot",
+    "WaveView",
     "migration_view",
     "prepare_status",
     "root_status",
@@ -274,3 +284,75 @@ def summary_view(root: Snapshot) -> dict[str, Any]:
         "findings_total": int(custom.get("findings_total") or 0),
         "waves": len(custom.get("waves") or []),
     }
+
+
+# --- the wire shapes of the views above (shared.openapi publishes them) ------------------------------
+# Only the fields a client may rely on are declared; nested parts allow more, so the wave engine can
+# publish new wave fields (WAVE_STATE_KEYS) without breaking a client that validates answers.
+
+_Phase = Field(description="Where the migration is.", json_schema_extra={"enum": list(PHASES)})
+_Runtime = Field(
+    description="The Durable runtime status of the root instance.",
+    json_schema_extra={"enum": [s.value for s in OrchestrationRuntimeStatus]},
+)
+
+
+class NetworkView(BaseModel):
+    """One extended network as the preparation reports it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    state: str = Field(description="e.g. extending, extended, failed")
+
+
+class WaveView(BaseModel):
+    """One wave: the prepared figures, then the wave engine's live state (its custom status)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    type: str | None = None
+    state: str | None = None
+    vm_count: int | None = None
+    disk_bytes: int | None = None
+    used_bytes: int | None = None
+    instance: str | None = Field(None, description="The wave's Durable instance, once it runs.")
+    vms: dict[str, Any] | None = Field(
+        None, description="Per VM: {state} when prepared, the engine's row later."
+    )
+
+
+class MigrationStatus(BaseModel):
+    """`GET /api/migrations/{id}`: one migration, merged from its instances' custom statuses."""
+
+    id: str
+    instance_id: str
+    runtime_status: str = _Runtime
+    phase: str = _Phase
+    done: bool = Field(description="True once the migration ended, well or not: then read `phase`.")
+    digest: str | None
+    step: str = Field(description="What the current phase is doing, in words.")
+    created: str | None
+    updated: str | None
+    findings: list[Finding] = Field(description="Errors first, at most MAX_STATUS_FINDINGS.")
+    findings_total: int
+    networks: list[NetworkView]
+    actions: list[str] = Field(description="What the preparation did (or, validating, would do).")
+    waves: list[WaveView]
+    detail: str | None = Field(None, description="Why the migration ended as it did, when it says.")
+    result: Any = Field(None, description="The root's output; present only once the migration ended.")
+
+
+class MigrationSummary(BaseModel):
+    """One line of `GET /api/migrations`, from the root instance alone."""
+
+    id: str
+    instance_id: str
+    runtime_status: str = _Runtime
+    phase: str = _Phase
+    digest: str | None
+    created: str | None
+    updated: str | None
+    findings_total: int
+    waves: int = Field(description="How many waves the root lists.")
