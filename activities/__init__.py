@@ -6,8 +6,8 @@ result. `blueprints` lists every blueprint so `function_app.py` can register the
 
 import azure.durable_functions as df
 
-from activities import avs, events, hcx, migrations
+from activities import avs, events, hcx, migrations, report
 
-blueprints: list[df.Blueprint] = [avs.bp, hcx.bp, events.bp, migrations.bp]
+blueprints: list[df.Blueprint] = [avs.bp, hcx.bp, events.bp, migrations.bp, report.bp]
 
 __all__ = ["blueprints"]
