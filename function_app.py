@@ -10,7 +10,7 @@ import azure.functions as func
 
 import activities
 import orchestrators
-from shared import api
+from shared import api, openapi
 from shared.errors import PlanError
 from shared.intake import submission_from_text
 from shared.telemetry import configure_telemetry
@@ -108,6 +108,12 @@ async def migration_status(req: func.HttpRequest, client: df.DurableOrchestratio
 @app.durable_client_input(client_name="client")
 async def cancel_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return _respond(await api.cancel(client, req.route_params["id"], _links(req), _caller(req)))
+
+
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    # Anonymous on purpose: the contract holds no data or secret, and importers fetch it without a key.
+    return func.HttpResponse(openapi.document_text(_links(req).api_base), mimetype="application/json")
 
 
 # --- queue: the same plans, from `migration-requests` ------------------------------------------------
