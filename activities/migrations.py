@@ -17,6 +17,8 @@ Each takes one `shared.engine` payload (validated first), logs in through `activ
   {migration_id: message}}`.
 * `verify_vms(VerifyRequest)`: each migrated VM at the destination with the expected power state and
   networks, and for Bulk the source copy powered off and renamed → `[[ok, [problems]], ...]`.
+* `networks_in_use(NetworkUseRequest)`: the source VMs still on each network (cutover's check; the
+  powered-off copies Bulk left of VMs this migration moved do not count) → `{network: [names]}`.
 
 HCX's refusals come back as data; transport trouble (timeouts, 5xx, outages) raises so the
 orchestrator's retry policy runs the activity again later, in durable time. This module depends on
@@ -36,6 +38,7 @@ from shared.engine.observe import observe
 from shared.engine.payloads import (
     CancelRequest,
     HcxTarget,
+    NetworkUseRequest,
     QueryRequest,
     RescheduleRequest,
     StartRequest,
@@ -47,6 +50,7 @@ from shared.hcx import HcxClient, HcxConflict, HcxMessage, HcxNotFound, Migratio
 __all__ = [
     "bp",
     "cancel_migrations",
+    "networks_in_use",
     "query_migrations",
     "reschedule_switchover",
     "start_migrations",
@@ -232,3 +236,19 @@ def verify_vms(payload: dict[str, Any]) -> list[list[Any]]:
                 problems.append("the source VM was not renamed")
         out.append([not problems, problems])
     return out
+
+
+@bp.activity_trigger(input_name="payload")
+def networks_in_use(payload: dict[str, Any]) -> dict[str, list[str]]:
+    request = NetworkUseRequest.model_validate(payload)
+    wanted = set(request.networks)
+    moved = set(request.moved)
+    with _client(request.target) as hcx:
+        inventory = hcx.virtual_machines(request.source_endpoint)
+    use: dict[str, list[str]] = {name: [] for name in request.networks}
+    for vm in inventory:
+        if vm.id in moved and not vm.powered_on:
+            continue  # what Bulk left behind of a VM this migration moved
+        for network in set(vm.networks) & wanted:
+            use[network].append(vm.name)
+    return {name: sorted(names) for name, names in use.items()}

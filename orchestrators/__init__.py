@@ -5,8 +5,8 @@
 
 import azure.durable_functions as df
 
-from orchestrators import migration, prepare, wave
+from orchestrators import cutover, migration, prepare, wave
 
-blueprints: list[df.Blueprint] = [migration.bp, prepare.bp, wave.bp]
+blueprints: list[df.Blueprint] = [migration.bp, prepare.bp, wave.bp, cutover.bp]
 
 __all__ = ["blueprints"]

@@ -24,6 +24,7 @@ __all__ = [
     "TAG_PREFIX",
     "CancelRequest",
     "HcxTarget",
+    "NetworkUseRequest",
     "QueryRequest",
     "RescheduleRequest",
     "SpecBatch",
@@ -170,3 +171,13 @@ class VerifyRequest(_Payload):
     source_endpoint: str
     destination_endpoint: str
     vms: list[VerifyItem]
+
+
+class NetworkUseRequest(_Payload):
+    """Which source VMs still use some networks (network cutover's safety check)."""
+
+    target: HcxTarget
+    source_endpoint: str
+    networks: list[str]
+    moved: list[str] = Field(default_factory=list)
+    """Entity ids of the VMs this migration moved: their powered-off Bulk copies do not count."""
