@@ -16,6 +16,8 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from shared.status import DONE_PHASES
+
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 SUBMIT = REPO / "examples" / "logicapps" / "submit-plan-and-wait.json"
@@ -134,7 +136,7 @@ def test_the_schemas_reject_a_typical_mistake(schema: str, document: dict[str, A
     base: dict[str, Any]
     if schema == "workflow-definition.json":
         base = json.loads(json.dumps(_workflow(SUBMIT)["properties"]["definition"]))
-        target = base["actions"]["Return_the_result"]
+        target = base["actions"]["Return_the_failure"]
     elif schema == "eventgrid-event-subscription.json":
         (base,) = _resources(_load(EVENTS), "Microsoft.EventGrid/topics/eventSubscriptions")
         target = base["properties"]
@@ -217,7 +219,40 @@ def test_the_submit_workflow_posts_the_plan_and_waits_with_the_async_pattern() -
         for name, action in definition["actions"].items()
         if "Submit_plan_and_wait" in action.get("runAfter", {})
     }
-    assert outcomes == {"Return_the_result": ["Succeeded"], "Return_the_failure": ["Failed", "TimedOut"]}
+    assert outcomes == {"Check_the_outcome": ["Succeeded"], "Return_the_failure": ["Failed", "TimedOut"]}
+
+
+_BODY_FIELD = re.compile(r"^@body\('Submit_plan_and_wait'\)\?\['([a-z_]+)'\]$")
+
+
+def _condition(expression: Any, body: dict[str, Any]) -> bool:
+    """The If conditions the sample uses (and, or, not, equals on a body field), evaluated as Logic Apps
+    would on `body`; anything else fails the test rather than being guessed."""
+    ((op, args),) = expression.items()
+    if op in ("and", "or"):
+        results = [_condition(arg, body) for arg in args]
+        return all(results) if op == "and" else any(results)
+    if op == "not":
+        return not _condition(args, body)
+    assert op == "equals", f"unsupported condition {op!r}"
+    values = []
+    for arg in args:
+        field = _BODY_FIELD.match(arg) if isinstance(arg, str) else None
+        values.append(body.get(field.group(1)) if field else arg)
+    return bool(values[0] == values[1])
+
+
+@pytest.mark.parametrize("phase", sorted(DONE_PHASES | {"waves", "some-future-phase"}))
+def test_a_migration_that_ended_badly_takes_the_failure_branch_though_it_answered_200(phase: str) -> None:
+    # A finished migration answers 200 for every final phase; only `phase` tells success from failure.
+    check = _workflow(SUBMIT)["properties"]["definition"]["actions"]["Check_the_outcome"]
+    ended_well = _condition(check["expression"], {"phase": phase, "done": True})
+    assert ended_well == (phase in {"completed", "prepared"})
+    branch = check["actions"] if ended_well else check["else"]["actions"]
+    ((response,),) = [[a for a in branch.values() if a["type"] == "Response"]]
+    assert response["inputs"]["statusCode"] == (200 if ended_well else 502)
+    if not ended_well:
+        assert _BODY_FIELD.match(response["inputs"]["body"]["phase"]).group(1) == "phase"  # type: ignore[union-attr]
 
 
 def test_the_subscription_sends_exactly_the_apps_events_as_cloudevents_to_the_logic_app() -> None:
