@@ -1,18 +1,20 @@
-"""`conductor`: the operator's command line (typer for commands and help, rich for tables).
+"""`conductor`: the operator's command line (typer for commands and help, rich for tables and progress).
 
-    conductor plan validate PLAN                  check a plan file offline (schema and contradictions)
+    conductor plan validate PLAN [--endpoint]     check a plan offline; with an endpoint, run preflight too
     conductor plan draft --from-rvtools FILE ...  group an inventory into waves and write a plan
     conductor plan draft --from-hcx --hcx-url ... the same, from the source HCX Manager's inventory
     conductor plan estimate PLAN --inventory FILE durations per VM and wave, beside the lower bound
+    conductor submit | status | watch | approve | cancel | retry | report   (conductor.migrations)
+    conductor demo                                the sandbox demo (conductor.demo)
 
-`submit`, `status`, `watch`, `approve`, `cancel`, `retry`, `report` and `demo` join once the wave
-engine's HTTP API exists; they will read the endpoint and function key from `--endpoint`/`--key` or
-CONDUCTOR_ENDPOINT/CONDUCTOR_FUNCTION_KEY, like `plan validate --endpoint` does now.
+Commands that talk to the Function App read the endpoint and function key from `--endpoint`/`--key`
+or CONDUCTOR_ENDPOINT/CONDUCTOR_FUNCTION_KEY.
 
 Errors: every `ConductorError`, `PlanError` and `PlannerError` is one line on stderr saying what to do,
-with a non-zero exit (1 general, 2 bad input, 3 endpoint); anything else is one line too, unless
-`--debug` is given, which shows the traceback. Nothing prints a secret: the function key is never
-echoed, not even in errors. This module depends on the rest of `conductor` and on `shared`.
+with a non-zero exit (1 general, 2 bad input, 3 endpoint; 4 is a migration that ended badly); anything
+else is one line too, unless `--debug` is given, which shows the traceback. Nothing prints a secret:
+the function key is never echoed, not even in errors. This module depends on the rest of `conductor`
+and on `shared`.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from rich.console import Console
 from rich.table import Table
 
 from conductor.drafting import PlanEstimateResult, draft_plan, draft_yaml, estimate_plan_file
-from conductor.errors import ConductorError, InputError, PlanFileError
+from conductor.errors import ConductorError, InputError
 from conductor.hcx_inventory import read_hcx_inventory
+from conductor.planfile import read_plan
 from conductor.rvtools import read_rvtools
 from shared.errors import PlanError
 from shared.estimate import BandwidthModel
-from shared.plan import MigrationPlan, load_plan
+from shared.plan import MigrationPlan
 from shared.planner import InventoryVm, PlannerError, PlannerOptions, plan_waves
 from shared.report import render_html, render_markdown, report_from_estimate
 from shared.report.format import bytes_text, duration_text, gbps_text
@@ -128,35 +131,6 @@ def _hcx_inventory(url: str | None, user: str, pins: list[str], ca_bundle: str |
     return vms
 
 
-def _read_plan(path: Path) -> MigrationPlan:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PlanFileError(f"{path}: no such file", "check the plan's path") from None
-    except OSError as exc:
-        raise PlanFileError(f"{path}: cannot read ({exc.strerror})", "check the file's permissions") from None
-    try:
-        return load_plan(data, "application/json" if path.suffix.lower() == ".json" else None)
-    except PlanError as exc:
-        raise _PlanInvalid(path, exc) from None
-
-
-class _PlanInvalid(PlanFileError):
-    """An invalid plan: one line per problem, each with the JSON pointer of the field at fault."""
-
-    def __init__(self, path: Path, exc: PlanError) -> None:
-        count = len(exc.errors)
-        super().__init__(
-            f"{path}: invalid plan ({count} problem{'s' if count != 1 else ''})",
-            "fix the fields below (docs/plan.md describes each)",
-        )
-        self.errors = exc.errors
-
-    def line(self) -> str:
-        details = "".join(f"\n  {e['path'] or '/'}: {e['message']}" for e in self.errors)
-        return super().line() + details
-
-
 # --- plan validate ------------------------------------------------------------------------------
 
 
@@ -178,7 +152,7 @@ def plan_validate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the normalised plan as JSON.")] = False,
 ) -> None:
     """Check a plan's schema and contradictions offline; with --endpoint, also run preflight."""
-    parsed = _read_plan(plan)
+    parsed = read_plan(plan)
     if as_json:
         out.print_json(parsed.model_dump_json(exclude_defaults=True))
         return
@@ -194,12 +168,9 @@ def plan_validate(
         soft_wrap=True,
     )
     if endpoint is not None:
-        del key  # held only to be sent; never printed
-        raise ConductorError(
-            "preflight through --endpoint is not available yet: the app's preflight API comes with the wave "
-            "engine",
-            "the offline checks above passed; run preflight when `conductor submit` lands",
-        )
+        from conductor.migrations import preflight
+
+        preflight(plan, endpoint, key, out)
 
 
 # --- plan draft ---------------------------------------------------------------------------------
@@ -373,7 +344,7 @@ def plan_estimate(
     churn: ChurnOpt = 0.5,
 ) -> None:
     """Estimate each wave's and VM's duration, with the physical lower bound beside it."""
-    parsed = _read_plan(plan)
+    parsed = read_plan(plan)
     if inventory is None:
         raise InputError(
             "plan estimate needs the VMs' sizes: pass --inventory with an RVTools export",
@@ -497,6 +468,20 @@ def _estimate_json(plan: MigrationPlan, result: PlanEstimateResult, bw: Bandwidt
         ],
         "findings": [f.model_dump() for f in result.findings],
     }
+
+
+# --- migrations and the demo ----------------------------------------------------------------------
+
+
+def _register() -> None:
+    from conductor.demo import register as register_demo
+    from conductor.migrations import register as register_migrations
+
+    register_migrations(app, out, err)
+    register_demo(app, out, err)
+
+
+_register()
 
 
 # --- entry point --------------------------------------------------------------------------------

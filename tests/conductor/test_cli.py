@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,14 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
         code = int(exc.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on: a port the OS just gave out and took back."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 def one_line_error(stderr: str) -> str:
@@ -147,16 +156,14 @@ def test_validate_a_missing_plan_file(capsys: pytest.CaptureFixture[str], tmp_pa
     assert "no such file" in one_line_error(err)
 
 
-def test_validate_with_an_endpoint_says_preflight_is_not_there_yet_and_hides_the_key(
+def test_validate_with_an_unreachable_endpoint_says_so_in_one_line_and_hides_the_key(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     plan = write_plan(tmp_path / "plan.yaml", "  - name: w1\n    vms: [a]\n")
     key = "s3cr3t-function-key-value"
-    code, out, err = run(
-        capsys, "plan", "validate", str(plan), "--endpoint", "http://127.0.0.1:9", "--key", key
-    )
-    assert code == 1
-    assert "preflight through --endpoint is not available yet" in one_line_error(err)
+    code, out, err = run(capsys, "plan", "validate", str(plan), "--endpoint", closed_port_url(), "--key", key)
+    assert code == 3
+    assert "cannot reach" in one_line_error(err)
     assert key not in out + err
 
 
