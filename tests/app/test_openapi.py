@@ -84,6 +84,12 @@ def check(document: dict[str, Any], response: httpx.Response, route: str, seen: 
 # --- the document --------------------------------------------------------------------------------------
 
 
+def test_the_module_lists_only_names_that_exist() -> None:
+    import shared.openapi
+
+    assert [n for n in shared.openapi.__all__ if not hasattr(shared.openapi, n)] == []
+
+
 def test_the_document_is_valid_openapi_3_1() -> None:
     document = openapi_document("https://func-x.azurewebsites.net/api")
     validate_openapi(document)
