@@ -301,16 +301,20 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     @app.command("cancel")
     def cancel(
         migration: MigrationId,
+        wave: Annotated[str | None, typer.Option("--wave", help="Cancel only this wave.")] = None,
+        vm: Annotated[str | None, typer.Option("--vm", help="Cancel only this VM.")] = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
         endpoint: Endpoint = None,
         key: Key = None,
     ) -> None:
-        """Cancel a running migration: migrations not yet switching over are cancelled in HCX."""
-        if not yes and sys.stdin.isatty() and not typer.confirm(f"Cancel migration {migration}?"):
+        """Cancel a migration, a wave or a VM: what has not started switching over is cancelled in HCX."""
+        target = f"VM {vm}" if vm else f"wave {wave}" if wave else "the whole migration"
+        if not yes and sys.stdin.isatty() and not typer.confirm(f"Cancel {target} of {migration}?"):
             raise typer.Exit(1)
+        body = {"wave": wave, "vm": vm, "by": _user()}
         with _client(endpoint, key) as client:
-            answer = client.action(migration, "cancel", {"by": _user()})
-        _acted(err, answer, "cancelling")
+            answer = client.action(migration, "cancel", {k: v for k, v in body.items() if v})
+        _acted(err, answer, f"cancelling {target}")
 
     @app.command("retry")
     def retry(
