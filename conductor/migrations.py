@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -125,6 +126,7 @@ def follow(
     live = Live(console=console, refresh_per_second=4, auto_refresh=False) if console.is_terminal else None
     last_line = ""
     failing_since: float | None = None
+    seen = False
     if live is not None:
         live.start()
     try:
@@ -132,11 +134,12 @@ def follow(
             try:
                 view = client.status(plan_id).body
                 failing_since = None
+                seen = True
             except KeyRefused:
                 raise
             except EndpointError:
-                if patience <= 0:
-                    raise
+                if patience <= 0 or not seen:
+                    raise  # a wrong endpoint fails at once; a known-good one may be restarting
                 failing_since = failing_since or time.monotonic()
                 if time.monotonic() - failing_since > patience:
                     raise
@@ -377,9 +380,9 @@ def _print_list(out: Console, listing: dict[str, Any]) -> None:
     if not rows:
         out.print("No migrations.")
         return
-    table = Table(title_justify="left", header_style="bold")
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     for column in ("id", "phase", "status", "waves", "findings", "updated"):
-        table.add_column(column, no_wrap=column != "id")
+        table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(
             escape(str(row.get("id"))),
@@ -387,6 +390,6 @@ def _print_list(out: Console, listing: dict[str, Any]) -> None:
             str(row.get("runtime_status")),
             str(row.get("waves")),
             str(row.get("findings_total")),
-            str(row.get("updated") or "")[:19].replace("T", " "),
+            str(row.get("updated") or "")[:16].replace("T", " "),
         )
     out.print(table)

@@ -1,10 +1,16 @@
-"""Fixtures for the CLI's tests: RVTools exports built fresh per test."""
+"""Fixtures for the CLI's tests: RVTools exports built fresh per test, and the app on the local runtime
+against the sandbox for the commands that talk to it."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -81,3 +87,91 @@ def rvtools_xlsx(tmp_path: Path) -> Path:
     path = tmp_path / "RVTools_export_all.xlsx"
     wb.save(path)
     return path
+
+
+# --- the app on the local runtime against the sandbox, for the commands that talk to it ---------------
+
+REPO = Path(__file__).resolve().parents[2]
+KEY = "conductor-test-function-key-0123456789"
+
+
+@dataclass
+class AppStack:
+    """One world: the sandbox and the app's runtime on one virtual clock, with a function key."""
+
+    sandbox: Any
+    runtime: Any
+    clock: Any
+    reports: Path
+
+    @property
+    def endpoint(self) -> str:
+        return self.runtime.base_url
+
+    def settle(self, timeout: float = 120.0) -> None:
+        assert self.runtime.wait_for_idle(timeout=timeout), "the runtime did not go idle"
+
+    def view(self, plan_id: str) -> dict[str, Any]:
+        return dict(self.runtime_get(f"api/migrations/{plan_id}").json())
+
+    def runtime_get(self, path: str) -> Any:
+        import httpx
+
+        return httpx.get(f"{self.endpoint}/{path}", headers={"x-functions-key": KEY}, timeout=60)
+
+    def wait_for(self, plan_id: str, done: Any, timeout: float = 180.0) -> dict[str, Any]:
+        """Let the runtime work until `done(view)` holds; the view then."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.view(plan_id)
+            if done(view):
+                return view
+            assert time.monotonic() < deadline, f"{plan_id} never got there: {view.get('phase')}"
+            time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state() -> Iterator[None]:
+    """The runtime writes settings into os.environ, and activities cache HCX clients per process
+    (ports are reused by later sandboxes): put both back as they were."""
+    from activities import _clients
+
+    saved = dict(os.environ)
+    _clients.cache.clear()
+    yield
+    _clients.cache.clear()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def app_stack(tmp_path: Path) -> Callable[..., AbstractContextManager[AppStack]]:
+    """`with app_stack("same-region") as stack:` — a fresh sandbox and runtime; `auto_advance` jumps
+    the virtual clock to the next timer whenever the runtime is idle."""
+    import function_app
+    from runtime import LocalRuntime, VirtualClock
+    from sandbox import Sandbox, load_scenario
+
+    counter = iter(range(100))
+
+    @contextmanager
+    def build(
+        name: str, auto_advance: bool = True, destination: dict[str, Any] | None = None
+    ) -> Iterator[AppStack]:
+        scenario = load_scenario(REPO / "examples" / "scenarios" / f"{name}.yaml")
+        if destination:  # a variant of the example: fields of the destination cloud replaced
+            scenario = scenario.model_copy(
+                update={"destination": scenario.destination.model_copy(update=destination)}
+            )
+        clock = VirtualClock(scenario.start, auto_advance=auto_advance)
+        n = next(counter)
+        reports = tmp_path / f"reports-{n}"
+        with Sandbox(scenario, clock=clock, state_dir=tmp_path / f"sandbox-{n}") as sb:
+            settings = {**sb.app_settings(), "LOCAL_FUNCTION_KEYS": KEY, "REPORT_DIR": str(reports)}
+            os.environ.pop("AzureWebJobsStorage", None)
+            with LocalRuntime(
+                function_app.app, tmp_path / f"state-{n}.sqlite", clock=clock, settings=settings, workers=4
+            ) as rt:
+                yield AppStack(sb, rt, clock, reports)
+
+    return build

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from conductor import cli
 from shared.plan import load_plan
+from tests.conductor.helpers import closed_port_url, one_line_error, run
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTION = "/subscriptions/00000000-0000-4000-8000-000000000001"
@@ -20,32 +20,6 @@ SOURCE = f"{SUBSCRIPTION}/resourceGroups/rg-a/providers/Microsoft.AVS/privateClo
 DESTINATION = f"{SUBSCRIPTION}/resourceGroups/rg-b/providers/Microsoft.AVS/privateClouds/avs-b"
 CLOUDS = ["--source", SOURCE, "--destination", DESTINATION]
 GB_IN_MIB = 1e9 / 2**20
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
-    code = 0
-    try:
-        cli.main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on: a port the OS just gave out and took back."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def one_line_error(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 def write_plan(path: Path, waves: str) -> Path:
