@@ -22,7 +22,6 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
@@ -88,11 +87,11 @@ def _time(value: Any) -> datetime | None:
 
 
 def _hhmm(moment: datetime | None, now: datetime) -> str:
+    """`21:40`, or `08:00+1d` for a later day (as timetables write it): short enough for a column."""
     if moment is None:
         return "—"
-    if moment.date() == now.date():
-        return moment.strftime("%H:%M")
-    return moment.strftime("%d %b %H:%M")
+    days = (moment.date() - now.date()).days
+    return moment.strftime("%H:%M") + (f"{days:+d}d" if days else "")
 
 
 # --- reading the view ----------------------------------------------------------------------------
@@ -267,31 +266,64 @@ def _wave_eta(wave: Mapping[str, Any], now: datetime, gbps: float | None) -> dat
 
 
 def _eta_cell(wave: Mapping[str, Any], now: datetime, gbps: float | None) -> Text:
-    """The wave's ETA against its switchover window: fits (green), late (red), or the window itself."""
-    start, end = _window(wave)
+    """When the wave's transfers should be done; red and marked when that is after its window closes."""
     if _over(wave):
         return Text("—", style="dim")
     eta = _wave_eta(wave, now, gbps)
-    cell = Text()
-    if eta is not None:
-        late = end is not None and eta > end
-        cell.append(_hhmm(eta, now), style="red" if late else "green" if end else "")
-    if start is not None and end is not None:
-        if cell:
-            cell.append(" ")
-        opens = "" if now >= start else f"opens in {duration_text((start - now).total_seconds())}, "
-        cell.append(f"(window {_hhmm(start, now)}–{_hhmm(end, now)}, {opens}".rstrip(", ") + ")", style="dim")
-    return cell or Text("—", style="dim")
+    if eta is None:
+        return Text("—", style="dim")
+    _, end = _window(wave)
+    if end is not None and eta > end:
+        return Text(f"{_hhmm(eta, now)} late", style="bold red")
+    return Text(_hhmm(eta, now), style="green" if end is not None else "")
+
+
+def _windows(waves: Sequence[Mapping[str, Any]], now: datetime, gbps: float | None) -> list[Text]:
+    """One line per wave still to finish that has a switchover window: when it opens, and whether
+    the transfers' ETA fits in it."""
+    lines = []
+    for wave in waves:
+        start, end = _window(wave)
+        if start is None or end is None or _over(wave):
+            continue
+        line = Text("Window ", style="bold")
+        line.append(f"{wave.get('name')} ", style="bold")
+        line.append(f"{_hhmm(start, now)}–{_hhmm(end, now)}")
+        if now < start:
+            line.append(f", opens in {duration_text((start - now).total_seconds())}", style="dim")
+        elif now <= end:
+            line.append(f", open for {duration_text((end - now).total_seconds())}", style="dim")
+        else:
+            line.append(", closed", style="red")
+        eta = _wave_eta(wave, now, gbps)
+        if eta is not None:
+            fits = eta <= end
+            line.append(
+                f" · transfers ETA {_hhmm(eta, now)} " + ("fits ✓" if fits else "is after it closes ✗"),
+                style="green" if fits else "bold red",
+            )
+        lines.append(line)
+    return lines
+
+
+def _bar(fraction: float, bad: bool, width: int = 16) -> Text:
+    """A bar drawn with text, so the percentage shares its column."""
+    full = round(width * min(max(fraction, 0.0), 1.0))
+    colour = "red" if bad else "green" if fraction >= 1 else "blue"
+    bar = Text("━" * full, style=colour)
+    bar.append("─" * (width - full), style="bright_black")
+    bar.append(f" {100 * fraction:3.0f}%")
+    return bar
 
 
 def _waves_table(waves: Sequence[Mapping[str, Any]], now: datetime, gbps: float | None) -> Table:
-    table = Table(expand=False, box=None, pad_edge=False, header_style="bold")
-    table.add_column("wave", no_wrap=True)
+    names = max((len(str(w.get("name"))) for w in waves), default=4)
+    table = Table(expand=False, box=None, pad_edge=False, header_style="bold", padding=(0, 1))
+    table.add_column("wave", no_wrap=True, min_width=max(4, names))
     table.add_column("type", no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    table.add_column("data moved", no_wrap=True, min_width=24)
-    table.add_column("%", justify="right", no_wrap=True)
-    table.add_column("VMs done", justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True, min_width=17)
+    table.add_column("data moved", no_wrap=True, min_width=21)
+    table.add_column("VMs", justify="right", no_wrap=True)
     table.add_column("data", justify="right", no_wrap=True)
     table.add_column("ETA", no_wrap=True)
     for wave in waves:
@@ -306,14 +338,7 @@ def _waves_table(waves: Sequence[Mapping[str, Any]], now: datetime, gbps: float 
             escape(str(wave.get("name"))),
             escape(str(wave.get("type") or "")),
             Text(_label(state), style=_style(state)),
-            ProgressBar(
-                total=100.0,
-                completed=100.0 * fraction,
-                width=24,
-                complete_style="red" if bad else "green" if fraction >= 1 else "blue",
-                finished_style="red" if bad else "green",
-            ),
-            f"{100 * fraction:.0f}%",
+            _bar(fraction, bool(bad)),
             f"{finished}/{vms}" + (f" [red]({bad} failed)[/]" if bad else ""),
             f"{bytes_text(total)}" if total else "—",
             _eta_cell(wave, now, gbps),
@@ -397,6 +422,7 @@ def render(
         parts.append(Text())
         parts.append(_counts_line(_merge(vm_counts(w) for w in waves)))
         parts.append(_data_line(view, moment, gbps))
+        parts.extend(_windows(waves, moment, gbps))
     networks = _networks_line([n for n in view.get("networks") or [] if isinstance(n, Mapping)])
     if networks is not None:
         parts.append(networks)
