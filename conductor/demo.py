@@ -39,7 +39,7 @@ from rich.markup import escape
 from conductor.client import AppClient
 from conductor.errors import ConductorError, InputError
 from conductor.migrations import MIGRATION_FAILED_EXIT, follow
-from conductor.reports import report_locations
+from conductor.reports import read_report, report_locations, summary_line
 
 __all__ = ["DEFAULT_FACTOR", "Demo", "DemoResult", "register"]
 
@@ -229,8 +229,12 @@ def _environment() -> Iterator[None]:
 
 def _report_lines(result: DemoResult, console: Console) -> None:
     files = sorted(result.reports, key=lambda x: (not x.endswith(".html"), x))
+    summary = next((x for x in files if x.endswith(".json")), None)
+    if summary is not None:
+        with contextlib.suppress(ConductorError):  # the files are listed below in any case
+            console.print(f"\n[bold]Report[/]: {escape(summary_line(read_report(summary)))}", highlight=False)
     if files:
-        console.print("\n[bold]Report written[/]:", highlight=False)
+        console.print("[bold]Report written[/]:", highlight=False)
         for location in files:
             console.print(f"  {location}", highlight=False, soft_wrap=True)
         html = next((x for x in files if x.endswith(".html")), None)

@@ -158,6 +158,7 @@ def outcome(view: Mapping[str, Any]) -> Outcome | None:
         return None
     phase = str(view.get("phase") or "")
     detail = str(view.get("detail") or "")
+    detail = "" if detail.replace("_", " ") == _label(phase) else detail
     counts = _merge(vm_counts(w) for w in view.get("waves") or [])
     moved = counts.get("migrated", 0)
     total = sum(counts.values())
@@ -229,7 +230,7 @@ def _header(view: Mapping[str, Any], now: datetime, clock_note: str) -> Panel:
         line.append(f": {_label(str(active.get('state')))}", style=_style(str(active.get("state"))))
     elif step:
         line.append(f"  {step}")
-    elif view.get("detail"):
+    elif view.get("detail") and str(view.get("detail")).replace("_", " ") != _label(phase):
         line.append(f"  {view.get('detail')}")
     when = Text(f"{now.strftime('%Y-%m-%d %H:%M UTC')}{clock_note}", style="dim")
     started = _time(view.get("created"))
@@ -363,8 +364,15 @@ def _data_line(view: Mapping[str, Any], now: datetime, gbps: float | None) -> Te
     total = sum(wave_progress(w)[1] for w in waves)
     line = Text("Data ", style="bold")
     line.append(f"{bytes_text(moved)} of {bytes_text(total)}")
+    started = _time(view.get("created"))
+    if view.get("done") and started is not None and now > started and moved:
+        # Over: the rate of the last half hour is zero; the run's average says more.
+        line.append(" · average ", style="dim")
+        line.append(gbps_text(moved * 8 / (now - started).total_seconds() / 1e9))
+        line.append(f" over {duration_text((now - started).total_seconds())}", style="dim")
+        return line
     line.append(" · throughput ", style="dim")
-    line.append(gbps_text(gbps) if gbps is not None else "measuring…")
+    line.append(gbps_text(gbps) if gbps is not None and moved else "measuring…")
     if gbps and total > moved and not view.get("done"):
         seconds = (total - moved) * 8 / (gbps * 1e9)
         line.append(" · transfers done in ", style="dim")

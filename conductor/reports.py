@@ -23,9 +23,17 @@ from pydantic import ValidationError
 
 from conductor.client import AppClient
 from conductor.errors import InputError, ReportUnavailable
-from shared.report import MigrationReport, render_html, render_json, render_markdown
+from shared.report import (
+    MigrationReport,
+    bytes_text,
+    duration_text,
+    gbps_text,
+    render_html,
+    render_json,
+    render_markdown,
+)
 
-__all__ = ["FORMATS", "fetch_report", "report_locations", "write_report"]
+__all__ = ["FORMATS", "fetch_report", "read_report", "report_locations", "summary_line", "write_report"]
 
 # --format name -> (file suffix, renderer)
 FORMATS = {
@@ -104,6 +112,11 @@ def fetch_report(client: AppClient, plan_id: str) -> MigrationReport:
             "a migration stopped before its waves (blocked, cancelled early) has findings instead: "
             f"`conductor status {plan_id}`",
         )
+    return read_report(location)
+
+
+def read_report(location: str) -> MigrationReport:
+    """The report JSON at `location` (a path or a blob URL), parsed."""
     text = _read(location)
     try:
         return MigrationReport.model_validate_json(text)
@@ -130,3 +143,26 @@ def write_report(report: MigrationReport, directory: Path, formats: Iterable[str
             raise InputError(f"{path}: cannot write ({exc.strerror})", "choose another --out") from None
         written.append(path.resolve())
     return written
+
+
+def summary_line(report: MigrationReport) -> str:
+    """The report's headline figures in one sentence: outcome, data, duration against the plan, rates."""
+    t = report.totals
+    moved = t.by_state.get("migrated", 0)
+    parts = [f"{moved}/{t.vms} VMs migrated", f"{bytes_text(t.bytes_transferred)} moved"]
+    if t.duration_s is not None:
+        took = f"in {duration_text(t.duration_s)}"
+        if t.planned_duration_s:
+            bound = t.planned_lower_bound_s
+            took += f" (planned {duration_text(t.planned_duration_s)}"
+            took += f", lower bound {duration_text(bound)})" if bound else ")"
+        parts.append(took)
+    if t.average_gbps is not None:
+        peak = f", peak {gbps_text(t.peak_gbps)}" if t.peak_gbps else ""
+        parts.append(f"average {gbps_text(t.average_gbps)}{peak}")
+    if t.retried_vms:
+        parts.append(f"{t.retried_vms} VM(s) retried")
+    errors = sum(1 for f in report.findings if f.severity == "error")
+    warnings = sum(1 for f in report.findings if f.severity == "warning")
+    parts.append(f"{errors} error(s), {warnings} warning(s)")
+    return "; ".join(parts)
