@@ -289,17 +289,24 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         wave: Annotated[
             str | None, typer.Option("--wave", help="Approve only this wave (default: the whole migration).")
         ] = None,
+        network: Annotated[
+            str | None, typer.Option("--network", help="Approve this network's cutover.")
+        ] = None,
         by: Annotated[
             str | None, typer.Option("--by", help="Who approves (default: your user name).")
         ] = None,
         endpoint: Endpoint = None,
         key: Key = None,
     ) -> None:
-        """Approve switchovers that wait for approval (plan: `approval.required`)."""
-        body = {"wave": wave, "by": by or _user()}
+        """Approve switchovers (plan: `approval.required`) or a network's cutover that wait for a person.
+
+        Approving before the app asks is fine: the approval is kept until the wave gets there.
+        """
+        body = {"wave": wave, "network": network, "by": by or _user()}
+        target = f"wave {wave}" if wave else f"the cutover of {network}" if network else "the migration"
         with _client(endpoint, key) as client:
             answer = client.action(migration, "approve", {k: v for k, v in body.items() if v})
-        _acted(err, answer, f"approved {'wave ' + wave if wave else 'the migration'}")
+        _acted(err, answer, f"approved {target}")
 
     @app.command("cancel")
     def cancel(

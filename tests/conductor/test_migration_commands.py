@@ -194,3 +194,54 @@ def test_every_migration_command_has_help(capsys: pytest.CaptureFixture[str], co
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
     assert f"Usage: conductor {command}" in out
+
+
+@pytest.mark.slow
+def test_approve_watch_and_report_carry_a_migration_to_its_report(
+    app_stack, plan_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with app_stack("same-region") as stack:
+        assert run(capsys, "submit", str(SAME_REGION), *app(stack))[0] == 0
+        # A wave the plan lacks is the app's 400, as one line.
+        code, _, err = run(capsys, "approve", plan_id, "--wave", "no-such-wave", *app(stack))
+        assert code == 1
+        assert "the plan has no wave 'no-such-wave'" in one_line_error(err)
+        # Approving before the wave asks is kept until it gets there (its window opens at 20:00).
+        code, _, err = run(capsys, "approve", plan_id, "--wave", "databases", "--by", "ops-lead", *app(stack))
+        assert code == 0, err
+        assert "approved wave databases" in err
+
+        code, out, err = run(capsys, "watch", plan_id, "--interval", "0.2", *app(stack))
+        assert code == 0, out + err
+        assert f"migration {plan_id} ended completed: 10/10 VMs migrated" in out
+
+        code, out, err = run(capsys, "report", plan_id, "--out", str(tmp_path / "out"), *app(stack))
+        assert code == 0, err
+        written = sorted(p.name for p in (tmp_path / "out").iterdir())
+        assert written == [f"{plan_id}.html", f"{plan_id}.json", f"{plan_id}.md"]
+        report = json.loads((tmp_path / "out" / f"{plan_id}.json").read_text())
+        assert report["totals"]["by_state"] == {"migrated": 10}
+        databases = [vm for vm in report["vms"] if vm["wave"] == "databases"]
+        assert {vm["name"] for vm in databases} == {"db-sql-01", "db-sql-02"}
+        assert all(vm["ended_at"] >= "2026-01-05T20:00:00" for vm in databases)  # inside the window
+        assert "<svg" in (tmp_path / "out" / f"{plan_id}.html").read_text()
+
+        code, _, err = run(capsys, "report", plan_id, "--format", "pdf", *app(stack))
+        assert code == 2
+        assert "--format 'pdf'" in one_line_error(err)
+        # The migration has ended: approving now is the app's 409.
+        code, _, err = run(capsys, "approve", plan_id, *app(stack))
+        assert code == 1
+        assert "is not running (it ended completed)" in one_line_error(err)
+        assert KEY not in out + err
+
+
+def test_report_of_a_running_migration_says_when_it_will_exist(
+    app_stack, plan_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with app_stack("same-region", auto_advance=False) as stack:
+        assert run(capsys, "submit", str(SAME_REGION), *app(stack))[0] == 0
+        code, _, err = run(capsys, "report", plan_id, *app(stack))
+    assert code == 1
+    assert f"migration {plan_id} is still running" in one_line_error(err)
+    assert f"conductor watch {plan_id}" in err
