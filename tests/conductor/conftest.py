@@ -156,13 +156,19 @@ def app_stack(tmp_path: Path) -> Callable[..., AbstractContextManager[AppStack]]
 
     @contextmanager
     def build(
-        name: str, auto_advance: bool = True, destination: dict[str, Any] | None = None
+        name: str,
+        auto_advance: bool = True,
+        destination: dict[str, Any] | None = None,
+        faults: dict[str, Any] | None = None,
     ) -> Iterator[AppStack]:
         scenario = load_scenario(REPO / "examples" / "scenarios" / f"{name}.yaml")
-        if destination:  # a variant of the example: fields of the destination cloud replaced
+        # Variants of the example: fields of the destination cloud or of the fault plan replaced.
+        if destination:
             scenario = scenario.model_copy(
                 update={"destination": scenario.destination.model_copy(update=destination)}
             )
+        if faults:
+            scenario = scenario.model_copy(update={"faults": scenario.faults.model_copy(update=faults)})
         clock = VirtualClock(scenario.start, auto_advance=auto_advance)
         n = next(counter)
         reports = tmp_path / f"reports-{n}"

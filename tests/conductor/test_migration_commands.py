@@ -245,3 +245,34 @@ def test_report_of_a_running_migration_says_when_it_will_exist(
     assert code == 1
     assert f"migration {plan_id} is still running" in one_line_error(err)
     assert f"conductor watch {plan_id}" in err
+
+
+@pytest.mark.slow
+def test_retry_runs_a_halted_wave_again_to_completion(
+    app_stack, plan_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sandbox.core.scenario import VmFailure
+
+    # One attempt per VM and no failure tolerated: app-web-01's failed transfer halts the app wave.
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        SAME_REGION.read_text().replace(
+            "limits: {max_concurrent_migrations: 50, max_failures_per_wave: 1}",
+            "limits: {max_concurrent_migrations: 50, max_failures_per_wave: 0, max_attempts: 1}",
+        )
+    )
+    failure = VmFailure(vm="app-web-01", phase="transfer", times=1, message="disk read error")
+    with app_stack("same-region", faults={"vm_failures": [failure]}) as stack:
+        assert run(capsys, "submit", str(plan), *app(stack))[0] == 0
+        stack.wait_for(plan_id, lambda v: any(w.get("state") == "halted" for w in v["waves"]))
+
+        code, out, _ = run(capsys, "status", plan_id, *app(stack))
+        assert code == 0
+        assert "halted" in out
+
+        code, _, err = run(capsys, "retry", plan_id, "--wave", "app", *app(stack))
+        assert code == 0, err
+        assert "retry requested" in err
+        code, out, err = run(capsys, "watch", plan_id, "--interval", "0.2", *app(stack))
+        assert code == 0, out + err
+        assert f"migration {plan_id} ended completed: 10/10 VMs migrated" in out
