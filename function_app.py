@@ -107,7 +107,29 @@ async def migration_status(req: func.HttpRequest, client: df.DurableOrchestratio
 @app.route(route="migrations/{id}/cancel", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def cancel_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return _respond(await api.cancel(client, req.route_params["id"], _links(req), _caller(req)))
+    return _respond(
+        await api.cancel(client, req.route_params["id"], _links(req), _caller(req), req.get_body())
+    )
+
+
+@app.route(route="migrations/{id}/approve", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def approve_migration(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    reply = await api.operate(
+        client, req.route_params["id"], "approve", req.get_body(), _links(req), _caller(req)
+    )
+    return _respond(reply)
+
+
+@app.route(route="migrations/{id}/retry", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def retry_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    reply = await api.operate(
+        client, req.route_params["id"], "retry", req.get_body(), _links(req), _caller(req)
+    )
+    return _respond(reply)
 
 
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

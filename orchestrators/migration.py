@@ -6,11 +6,18 @@ handful of events however large the plan:
 1-4. **Preparation** — `prepare_migration` as `mig-{id}:prepare` (orchestrators/prepare.py):
      preflight, site pairing, service mesh, network extension. It returns the `PreparedContext`, or
      `blocked` with the findings that stopped it.
-5.   **Hand-off** to the wave engine (issue 5): the waves in plan order, then network cutover, then
-     the report. Until that lands, the migration ends here with the phase `prepared`.
+5.   **Waves** — `migrate_wave` as `mig-{id}:wave-NN`, one after another in plan order
+     (orchestrators/wave.py, docs/engine.md). A halted wave stops the migration until an operator
+     sends `retry` (the wave runs again) or `cancel`.
+6.   **Network cutover** — `cutover_networks` as `mig-{id}:cutover` (orchestrators/cutover.py).
+7.   **Report** — `write_report` (activities/report.py), then `MigrationCompleted` (or
+     `MigrationFailed` when cancelled).
 
-A `cancel` event (POST /api/migrations/{id}/cancel) ends the wait on the current child: the HTTP
-handler raises it here and terminates the child, and the migration ends `cancelled`. Custom status is
+A `cancel` event (POST /api/migrations/{id}/cancel) during preparation ends the wait on the prepare
+child, which the HTTP handler terminates. From the waves on, the handler raises `cancel` on the running
+wave or cutover too, which stop what has not switched over; the root lets them end, starts nothing
+more and writes the report. `approve` and `retry` reach the root and the running children the same way;
+the root keeps an approval for the whole migration for the waves it starts later. Custom status is
 `shared.status.root_status`; events go out through `emit_events` (never stopping the migration).
 The input is `shared.intake.RootInput` (the plan, its digest, where it came from; no secrets).
 """
@@ -24,8 +31,11 @@ from typing import Any
 import azure.durable_functions as df
 
 from shared import events
+from shared.engine.root import Controls, after_wave, final_status, moved_entities, wave_input, wave_line
+from shared.findings import finding
 from shared.intake import RootInput, child_id
 from shared.plan import MigrationPlan
+from shared.prepared import PreparedContext
 from shared.status import root_status
 
 __all__ = ["CANCEL_EVENT", "bp", "migration"]
@@ -121,10 +131,17 @@ def migration(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     r = Root(context, root)
     r.publish("preflight", "preparing: preflight, site pairing, service mesh, network extension")
     cancel = context.wait_for_external_event(CANCEL_EVENT)
+    # The wave engine's approve/retry waits, open from the first yield on so that no event is ever
+    # buffered for them (a buffered event is delivered to every later wait, SDK #507).
+    controls = Controls(
+        waits={
+            name: [context.wait_for_external_event(name) for _ in range(n)] for name, n in EVENT_WAITS.items()
+        }
+    )
     # A cancel sent before this first episode is buffered, and no child exists yet for the handler to
     # terminate: give it the chance to win (a timer due now) before anything starts.
     settle = context.create_timer(context.current_utc_datetime)
-    if (yield context.task_any([cancel, settle])) is cancel:
+    if (yield context.task_any([cancel, settle, *controls.open()])) is cancel:
         settle.cancel()
         return (yield from r.finish("cancelled", "cancelled before preparation began", reason="cancelled"))
 
@@ -134,7 +151,11 @@ def migration(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
         root.model_dump(mode="json"),
         instance_id=child_id(context.instance_id, "prepare"),
     )
-    winner = yield context.task_any([prepare, cancel])
+    winner = yield context.task_any([prepare, cancel, *controls.open()])
+    while winner is not prepare and winner is not cancel:  # an early approve or retry: noted
+        controls.note()
+        winner = yield context.task_any([prepare, cancel, *controls.open()])
+    controls.note()
     if winner is cancel:
         return (yield from r.finish("cancelled", "cancelled during preparation", reason="cancelled"))
     result = prepare.result
@@ -151,7 +172,155 @@ def migration(context: df.DurableOrchestrationContext):  # type: ignore[no-untyp
     prepared = result["context"]
     r.waves = _wave_summary(prepared)
 
-    # 5. Hand-off to the wave engine (issue 5): the waves in plan order with `prepared` (or one wave's
-    # slice of it, PreparedContext.for_wave), then network cutover, then the report. Until then the
-    # migration ends prepared.
-    return (yield from r.finish("prepared", "prepared: ready for the wave engine"))
+    # 5-7. The wave engine (docs/engine.md): the waves in plan order, network cutover, the report.
+    return (yield from run_engine(context, r, PreparedContext.model_validate(prepared), cancel, controls))
+
+
+# --- the wave engine's hand-off (issue 5) -------------------------------------------------------------
+
+EVENT_WAITS = {"approve": 8, "retry": 6}  # events of one name the root can record while it runs
+
+
+def run_engine(
+    context: df.DurableOrchestrationContext,
+    r: Root,
+    prepared: PreparedContext,
+    cancel: Any,
+    controls: Controls,
+) -> Task:
+    """Waves in plan order, then the cutover, then the report; the migration's final phase."""
+    plan = r.plan
+    plan_json = plan.model_dump(mode="json")
+    started = context.current_utc_datetime
+    run = str(context.new_uuid()).replace("-", "")[:12]  # tags this run's HCX migrations
+    results: dict[int, dict[str, Any]] = {}
+    seen_retries: dict[int, int] = {}
+
+    def enter(phase: str, detail: str) -> Task:
+        """A new phase: the custom status, and MigrationPhaseChanged for subscribers."""
+        previous = r.phase
+        r.publish(phase, detail)
+        yield from r.emit(r.event(events.phase_changed, phase, previous, detail=detail))
+
+    def live(*tasks: Any) -> list[Any]:
+        return [t for t in tasks if not t.is_completed]
+
+    def run_wave(index: int, state: dict[str, Any] | None = None, retry: bool = False) -> Task:
+        wave = prepared.waves[index]
+        instance = child_id(context.instance_id, f"wave-{index + 1:02d}")
+        r.waves[index] = {**r.waves[index], **wave_line(wave.name, instance, None, "running")}
+        r.publish("waves", f"wave {wave.name} ({index + 1} of {len(prepared.waves)})")
+        approved = controls.approved(wave.name)
+        data = wave_input(plan_json, prepared, index, run, approved=approved, state=state, retry=retry)
+        child = context.call_sub_orchestrator("migrate_wave", data, instance_id=instance)
+        while not child.is_completed:
+            # A cancel reaches the wave from the HTTP handler too; the root lets the wave end.
+            yield context.task_any([child, *live(cancel), *controls.open()])
+            controls.note()
+        outcome = child.result
+        if isinstance(outcome, Exception) or not isinstance(outcome, dict):
+            raise RuntimeError(f"wave {wave.name} failed: {str(outcome).strip().splitlines()[0][:300]}")
+        results[index] = outcome
+        seen_retries[index] = controls.retries  # a retry sent while it ran was the wave's own to apply
+        r.waves[index] = {**r.waves[index], **wave_line(wave.name, instance, outcome, outcome["outcome"])}
+        return outcome
+
+    def cancelled() -> bool:
+        return controls.cancelled or cancel.is_completed
+
+    # 5. The waves, in plan order (subscribers hear "prepared" first: preparation is over).
+    yield from r.emit(r.event(events.phase_changed, "prepared", r.phase, detail="prepared"))
+    r.phase = "prepared"
+    yield from enter("waves", f"{len(prepared.waves)} waves, in plan order")
+    for index, wave in enumerate(prepared.waves):
+        if cancelled():
+            break
+        if not wave.vms:
+            r.waves[index] = {**r.waves[index], "state": "skipped"}
+            continue
+        outcome = yield from run_wave(index)
+        while after_wave(outcome) == "halted" and not cancelled():
+            r.publish("waves", f"wave {wave.name} halted: send retry (the wave runs again) or cancel")
+            retries = controls.retries
+            waits = controls.open("retry") or [
+                controls.add("retry", context.wait_for_external_event("retry"))
+            ]
+            yield context.task_any([*live(cancel), *waits])
+            controls.note()
+            if cancelled():
+                break
+            if controls.retries == retries:
+                # A stale, re-delivered retry (SDK #507): only a cancel can end the halt now.
+                if not cancel.is_completed:
+                    yield cancel
+                break
+            outcome = yield from run_wave(index, outcome["state"], retry=True)
+        if after_wave(outcome) == "cancelled":
+            controls.cancelled = True
+    # A retry sent after a wave had ended: that wave's failed VMs go once more.
+    for index, outcome in sorted(results.items()):
+        late = controls.retries > seen_retries.get(index, 0)
+        if late and not cancelled() and outcome["outcome"] in ("completed_with_failures", "halted"):
+            yield from run_wave(index, outcome["state"], retry=True)
+    ordered = [results[i] for i in sorted(results)]
+
+    # 6. Network cutover, in the plan's order.
+    cutover_findings: list[dict[str, Any]] = []
+    if plan.network_cutover is not None and not cancelled():
+        yield from enter("cutover", f"cutting over {', '.join(plan.network_cutover.networks)}")
+        data = {
+            "plan": plan_json,
+            "prepared": prepared.model_copy(update={"waves": []}).model_dump(mode="json"),
+            "moved": moved_entities(prepared, ordered),
+        }
+        instance = child_id(context.instance_id, "cutover")
+        done = yield context.call_sub_orchestrator("cutover_networks", data, instance_id=instance)
+        controls.note()
+        for line in (done or {}).get("networks", []):
+            entry = next((n for n in r.networks if n.get("name") == line["network"]), None)
+            if entry is None:
+                entry = {"name": line["network"]}
+                r.networks.append(entry)
+            entry.update({"state": line["state"], "cutover": line["reason"]})
+            if line["state"] in ("skipped", "failed"):
+                code = "CUTOVER_SKIPPED" if line["state"] == "skipped" else "CUTOVER_FAILED"
+                found = finding(code, f"{line['network']}: {line['reason']}", resource=line["network"])
+                cutover_findings.append(found.model_dump(mode="json"))
+
+    # 7. The report.
+    status = final_status(ordered, cancelled())
+    r.findings = [*r.findings, *cutover_findings]
+    yield from enter("report", "writing the report")
+    report: dict[str, Any] = {}
+    request = {
+        "plan": plan_json,
+        "prepared": prepared.model_dump(mode="json"),
+        "results": ordered,
+        "status": status,
+        "started": started.isoformat(),
+        "ended": context.current_utc_datetime.isoformat(),
+        "findings": r.findings,
+    }
+    try:
+        report = yield context.call_activity_with_retry("write_report", RETRY_REPORT, request)
+    except Exception as exc:  # a report that cannot be written does not undo a migration
+        report = {"error": str(exc).strip().splitlines()[0][:300] if str(exc).strip() else "failed"}
+    if status == "cancelled":
+        result = yield from r.finish(
+            "cancelled", "cancelled; the report lists what moved", reason="cancelled"
+        )
+    else:
+        summary = {
+            "status": status,
+            "counts": (report.get("totals") or {}).get("by_state", {}),
+            "report": report.get("locations", []),
+        }
+        yield from r.emit(r.event(events.migration_completed, "completed", summary))
+        detail = "completed" if status == "completed" else "completed with failures: see the report"
+        result = yield from r.finish("completed", detail)
+    result["status"] = status
+    result["report"] = report
+    return result
+
+
+RETRY_REPORT = df.RetryOptions(first_retry_interval_in_milliseconds=30_000, max_number_of_attempts=3)

@@ -10,7 +10,9 @@ trigger decides lives here, the same for HTTP, the queue and Event Grid (docs/ap
   and wait a little for it: 200 with the findings, or 202 + `Location` to poll.
 * `migration_status`, `validation_status`: 202 while running, 200 with the result when done.
 * `list_migrations(client, filters)`: the root instances, filtered.
-* `cancel(client, plan_id, by)`: raise `cancel` on the root and terminate its running children.
+* `operate(client, plan_id, action, body, ...)`: `approve`, `cancel` or `retry` (optionally for a wave,
+  a VM or a network) raised on the root and on the running wave or cutover (docs/engine.md); a cancel
+  terminates the preparation child. `cancel(...)` is `operate(..., "cancel", ...)`.
 * `from_queue(client, text)`, `from_event(client, ...)`: the same submission for queue messages and
   Event Grid events; a bad plan is reported (poison / log), never retried.
 
@@ -30,6 +32,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +64,8 @@ from shared.status import MigrationSummary, Snapshot, migration_view, summary_vi
 __all__ = [
     "ROOT_ORCHESTRATOR",
     "VALIDATE_ORCHESTRATOR",
+    "ActionAcceptedBody",
+    "ActionBody",
     "CancelAcceptedBody",
     "ErrorBody",
     "FieldError",
@@ -77,6 +82,7 @@ __all__ = [
     "from_queue",
     "list_migrations",
     "migration_status",
+    "operate",
     "plan_error",
     "snapshot",
     "submit",
@@ -358,42 +364,119 @@ async def list_migrations(client: Any, params: Mapping[str, str]) -> Reply:
     return Reply(200, {"migrations": rows, "count": len(rows)})
 
 
-async def cancel(client: Any, plan_id: str, links: Links, by: str = "") -> Reply:
-    """Cancel a running migration: `cancel` on the root, then terminate its running children."""
+async def cancel(client: Any, plan_id: str, links: Links, by: str = "", body: Any = None) -> Reply:
+    """Cancel a running migration, one wave (`{"wave"}`) or one VM (`{"vm"}`) (docs/engine.md)."""
+    return await operate(client, plan_id, "cancel", body, links, by)
+
+
+# The body each operator action accepts (docs/engine.md): names, never anything else.
+_ACTION_FIELDS = {
+    "approve": ("wave", "network", "by"),
+    "cancel": ("wave", "vm", "by"),
+    "retry": ("wave", "vm", "by"),
+}
+
+
+def _action_body(action: str, body: Any) -> tuple[dict[str, str], str | None]:
+    if body in (None, b"", ""):
+        return {}, None
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return {}, "the body must be a JSON object"
+    if body is None:
+        return {}, None
+    if not isinstance(body, dict):
+        return {}, "the body must be a JSON object"
+    allowed = _ACTION_FIELDS[action]
+    extra = sorted(set(body) - set(allowed))
+    if extra:
+        return {}, f"{', '.join(extra)}: not accepted by {action} (allowed: {', '.join(allowed)})"
+    for key, value in body.items():
+        if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > 255):
+            return {}, f"{key}: must be a non-empty name"
+    return {k: v for k, v in body.items() if v is not None}, None
+
+
+async def operate(client: Any, plan_id: str, action: str, body: Any, links: Links, by: str = "") -> Reply:
+    """approve, cancel or retry: the event goes to the root and to the wave or cutover that runs.
+
+    The event carries a fresh `request_id`, so an instance that receives it twice applies it once.
+    The preparation child is terminated by a cancel (it holds nothing half done that a cancel must
+    wait for); a wave or the cutover is never terminated: they stop what has not switched over and
+    end on their own. Unknown waves or networks are 400, a finished migration 409.
+    """
     if not _PLAN_ID.match(plan_id):
         return _error(400, "the migration id must be a plan id (3-63 of a-z, 0-9 and '-')")
+    fields, problem = _action_body(action, body)
+    if problem:
+        return _error(400, problem)
     iid = instance_id(plan_id)
-    root = await _get(client, iid)
+    root = await _get(client, iid, show_input=True)
     if root is None:
         return _error(404, f"no migration {plan_id!r}")
     if root.finished:
         ended = root.custom.get("phase") or root.runtime_status
-        return _error(
-            409,
-            f"migration {plan_id!r} is not running (it ended {ended})",
-        )
+        return _error(409, f"migration {plan_id!r} is not running (it ended {ended})")
+    problem = _unknown_target(root, fields)
+    if problem:
+        return _error(400, problem)
+    payload = {**fields, "by": fields.get("by") or by or "http", "request_id": uuid.uuid4().hex}
     try:
-        await client.raise_event(iid, "cancel", {"by": by or "http"})
+        await client.raise_event(iid, action, payload)
     except Exception as exc:  # it ended between the two calls (410 Gone from the Durable API)
-        log.info("migration %s: cancel not raised (%s)", iid, exc)
+        log.info("migration %s: %s not raised (%s)", iid, action, exc)
         return _error(409, f"migration {plan_id!r} is not running")
-    terminated = []
+    delivered, terminated = [iid], []
     for status in await client.get_status_by(instance_id_prefix=f"{iid}:"):
         child = snapshot(status)
-        if child is not None and child.runtime_status in ACTIVE_STATUSES:
-            try:
-                await client.terminate(child.instance_id, f"migration {plan_id} cancelled")
-            except Exception as exc:  # it ended meanwhile
-                log.info("migration %s: child %s already ended (%s)", iid, child.instance_id, exc)
-                continue
-            terminated.append(child.instance_id)
-    log.info(
-        "migration %s: cancel requested by %s; terminated %s", iid, by or "http", terminated or "no child"
-    )
-    return _accepted(
-        {"id": plan_id, "instance_id": iid, "cancelling": True, "terminated": terminated},
-        links.migration(plan_id),
-    )
+        if child is None or child.runtime_status not in ACTIVE_STATUSES:
+            continue
+        name = child.instance_id
+        try:
+            if name.endswith(":prepare"):
+                if action == "cancel" and not fields.get("wave") and not fields.get("vm"):
+                    await client.terminate(name, f"migration {plan_id} cancelled")
+                    terminated.append(name)
+            elif ":wave-" in name or name.endswith(":cutover"):
+                await client.raise_event(name, action, payload)
+                delivered.append(name)
+        except Exception as exc:  # it ended meanwhile
+            log.info("migration %s: child %s already ended (%s)", iid, name, exc)
+    log.info("migration %s: %s by %s delivered to %s", iid, action, payload["by"], delivered)
+    answer: dict[str, Any] = {
+        "id": plan_id,
+        "instance_id": iid,
+        "action": action,
+        "request_id": payload["request_id"],
+        "delivered_to": delivered,
+    }
+    if action == "cancel":
+        answer.update({"cancelling": True, "terminated": terminated})
+    return _accepted(answer, links.migration(plan_id))
+
+
+def _unknown_target(root: Snapshot, fields: dict[str, str]) -> str | None:
+    """A wave or network the migration's plan does not have (the plan is the root's input)."""
+    data = root.input
+    for _ in range(3):  # stored JSON may be encoded more than once (durable.md §8.3)
+        if not isinstance(data, str):
+            break
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return None
+    plan = data.get("plan") if isinstance(data, dict) else None
+    if not isinstance(plan, dict):
+        return None
+    waves = {w.get("name") for w in plan.get("waves") or [] if isinstance(w, dict)}
+    if fields.get("wave") and fields["wave"] not in waves:
+        return f"wave: the plan has no wave {fields['wave']!r}"
+    cutover = plan.get("network_cutover") or {}
+    if fields.get("network") and fields["network"] not in (cutover.get("networks") or []):
+        return f"network: {fields['network']!r} is not among the plan's networks to cut over"
+    return None
 
 
 # --- queue and Event Grid --------------------------------------------------------------------------
@@ -518,10 +601,34 @@ class MigrationListBody(BaseModel):
     count: int
 
 
+class ActionBody(BaseModel):
+    """The optional body of approve, cancel and retry: what the action is for (all optional)."""
+
+    wave: str | None = Field(default=None, description="One wave (approve, cancel, retry).")
+    vm: str | None = Field(default=None, description="One VM (cancel, retry).")
+    network: str | None = Field(default=None, description="One network's cutover (approve).")
+    by: str | None = Field(default=None, description="Who acts, for the timeline and the events.")
+
+
+class ActionAcceptedBody(BaseModel):
+    """202 to approve or retry: the event was raised on the migration and the wave that runs."""
+
+    id: str
+    instance_id: str
+    action: str
+    request_id: str = Field(description="Carried by the event; an instance applies it once.")
+    delivered_to: list[str] = Field(description="The instances the event was raised on.")
+
+
 class CancelAcceptedBody(BaseModel):
     """202 to a cancel: the event was raised; the migration ends `cancelled` (poll Location)."""
 
     id: str
     instance_id: str
     cancelling: bool
-    terminated: list[str] = Field(description="The child instances terminated now.")
+    terminated: list[str] = Field(description="The child instances terminated now (preparation).")
+    action: str | None = None
+    request_id: str | None = None
+    delivered_to: list[str] = Field(
+        default_factory=list, description="The instances the event was raised on."
+    )

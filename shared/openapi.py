@@ -43,6 +43,8 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.api import (
     RETRY_AFTER_SECONDS,
+    ActionAcceptedBody,
+    ActionBody,
     CancelAcceptedBody,
     ErrorBody,
     MigrationListBody,
@@ -124,6 +126,10 @@ _ID = Param("id", "path", "The plan's id (the migration's instance is `mig-{id}`
 _BAD_ID = Answer(400, "Not a plan id (3-63 of a-z, 0-9 and '-').")
 _BAD_PLAN = Answer(400, "The plan is invalid: every bad field by its JSON pointer.", PlanErrorBody)
 _NO_MIGRATION = Answer(404, "No migration with this id.")
+_BAD_ACTION = Answer(
+    400, "Not a plan id, a body that is not a JSON object, or a wave or network the plan lacks."
+)
+_ACTION_MEDIA = ("application/json",)
 _VALIDATED = Answer(
     200, "The validation ended: its findings and the fixes a real run would make.", ValidationResultBody
 )
@@ -226,15 +232,57 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "migrations/{id}/cancel",
         "cancel_migration",
-        "Cancel a running migration",
-        "Raises `cancel` on the migration and terminates its running children; it ends `cancelled`.",
+        "Cancel a running migration, one wave or one VM",
+        "Raises `cancel` on the migration and on the wave or cutover that runs (the preparation is "
+        "terminated). Migrations already switching over end as they end. Body (optional): "
+        '`{"wave"}` or `{"vm"}`; without one the whole migration ends `cancelled`.',
         (
             Answer(202, "Cancelling: poll Location.", CancelAcceptedBody, polling=True),
-            _BAD_ID,
+            _BAD_ACTION,
             _NO_MIGRATION,
             Answer(409, "The migration is not running."),
         ),
         params=(_ID,),
+        body=ActionBody,
+        body_media=_ACTION_MEDIA,
+        body_required=False,
+    ),
+    Operation(
+        "POST",
+        "migrations/{id}/approve",
+        "approve_migration",
+        "Approve switchovers (the migration, one wave) or one network's cutover",
+        'Releases switchovers held for approval (docs/engine.md). Body (optional): `{"wave"}`, '
+        '`{"network"}`, `{"by"}`; without a target it approves the whole migration, waves '
+        "started later included.",
+        (
+            Answer(202, "Approved: poll Location.", ActionAcceptedBody, polling=True),
+            _BAD_ACTION,
+            _NO_MIGRATION,
+            Answer(409, "The migration is not running."),
+        ),
+        params=(_ID,),
+        body=ActionBody,
+        body_media=_ACTION_MEDIA,
+        body_required=False,
+    ),
+    Operation(
+        "POST",
+        "migrations/{id}/retry",
+        "retry_migration",
+        "Retry the failed VMs",
+        "Gives failed, blocked and skipped VMs a fresh set of attempts: the running wave at once, a "
+        'halted wave runs again, an earlier wave once more. Body (optional): `{"wave"}`, `{"vm"}`.',
+        (
+            Answer(202, "Retrying: poll Location.", ActionAcceptedBody, polling=True),
+            _BAD_ACTION,
+            _NO_MIGRATION,
+            Answer(409, "The migration is not running."),
+        ),
+        params=(_ID,),
+        body=ActionBody,
+        body_media=_ACTION_MEDIA,
+        body_required=False,
     ),
     Operation(
         "GET",

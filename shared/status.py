@@ -30,6 +30,7 @@ from typing import Any
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.engine.status import vm_rows
 from shared.findings import Finding
 
 __all__ = [
@@ -79,6 +80,18 @@ WAVE_STATE_KEYS = (
     "percent",
     "bytes_done",
     "bytes_total",
+    # The wave engine's (shared/engine/status.py, docs/engine.md).
+    "approval",
+    "eta_within_window",
+    "retries",
+    "failures",
+    "max_failures",
+    "halted",
+    "cancel",
+    "started",
+    "ended",
+    "polls",
+    "timeline",
 )
 _TERMINAL_RUNTIME = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 
@@ -221,6 +234,13 @@ def _waves(
         for key in WAVE_STATE_KEYS:
             if key in custom:
                 wave[key] = custom[key]
+        if "vms" in custom or "vm_states" in custom:
+            # One shape for every wave: {name: {state, attempts, percent, bytes...}}. A large wave
+            # publishes its VMs compactly; the names come from the prepared context, in its order.
+            prepared_vms = wave.get("vms")
+            names = [str(n) for n in prepared_vms] if isinstance(prepared_vms, dict) else None
+            rows = vm_rows(custom, names if "vm_states" in custom else None)
+            wave["vms"] = {row.pop("name"): row for row in rows}
     return plan_waves
 
 

@@ -37,12 +37,33 @@ def event_body(value: Any) -> dict[str, Any]:
 
 @dataclass
 class Controls:
+    """Operator events the root keeps. `waits` are the root's open event waits by name (Durable tasks,
+    created by the orchestrator); `note()` applies each one that completed, once."""
+
+    waits: dict[str, list[Any]] = field(default_factory=dict)
     approved_all: bool = False
     approved_waves: set[str] = field(default_factory=set)
     cancelled: bool = False
-    retry: bool = False
+    retries: int = 0
     by: str = ""
     seen: list[str] = field(default_factory=list)
+    applied: set[tuple[str, int]] = field(default_factory=set)
+
+    def open(self, name: str | None = None) -> list[Any]:
+        """The waits not completed yet (of one name, or all)."""
+        names = [name] if name else sorted(self.waits)
+        return [t for n in names for t in self.waits.get(n, []) if not t.is_completed]
+
+    def add(self, name: str, task: Any) -> Any:
+        self.waits.setdefault(name, []).append(task)
+        return task
+
+    def note(self) -> None:
+        for name in sorted(self.waits):
+            for k, task in enumerate(self.waits[name]):
+                if task.is_completed and (name, k) not in self.applied:
+                    self.applied.add((name, k))
+                    self.on_event(name, task.result)
 
     def on_event(self, name: str, value: Any) -> bool:
         """Record one operator event the root received; False for a duplicate or one not for it."""
@@ -62,7 +83,7 @@ class Controls:
             self.cancelled = True
             return True
         if name == "retry":
-            self.retry = True
+            self.retries += 1
             return True
         return False
 

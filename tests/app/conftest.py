@@ -127,6 +127,27 @@ class Stack:
             self.clock.advance(step)
         raise AssertionError(f"migration {plan_id} did not end within {limit} steps")
 
+    def prepared(
+        self, plan_id: str, step: timedelta = timedelta(minutes=1), limit: int = 300
+    ) -> dict[str, Any]:
+        """With a manual clock: advance it until preparation is over (the waves begin); that view.
+
+        The waves start in the same instant, so nothing has moved yet: the world is as preparation
+        left it."""
+        for _ in range(limit):
+            self.settle()
+            view = dict(self.get(f"migrations/{plan_id}").json())
+            if view["phase"] not in (
+                "submitted",
+                "preflight",
+                "pairing",
+                "service_mesh",
+                "network_extension",
+            ):
+                return view
+            self.clock.advance(step)
+        raise AssertionError(f"migration {plan_id} was not prepared within {limit} steps")
+
     def requests(self, server: str) -> dict[str, int]:
         return dict(self.sandbox.stats()["requests"].get(server, {}))
 

@@ -156,7 +156,7 @@ def test_migrations_are_listed_with_filters(stack: Stack) -> None:
     every = stack.get("migrations").json()
     assert sorted((m["id"], m["phase"]) for m in every["migrations"]) == [
         ("weu-blocked", "blocked"),
-        (SAME, "prepared"),
+        (SAME, "completed"),
     ]
     assert [m["id"] for m in stack.get("migrations", phase="blocked").json()["migrations"]] == ["weu-blocked"]
     assert stack.get("migrations", status="Completed").json()["count"] == 2

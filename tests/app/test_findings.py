@@ -51,7 +51,7 @@ def test_the_hcx_addon_is_installed_when_the_plan_allows_it(stack_factory: Facto
             k for k in stack.all_requests() if k.startswith("arm PUT") and k.endswith("/addons/{name}")
         ]
         edition = stack.sandbox.arm.hcx_edition("destination")
-    assert view["phase"] == "prepared"
+    assert view["phase"] == "completed"
     assert any("install the HCX add-on" in a for a in view["actions"])
     assert len(installs) == 1
     assert edition == "enterprise"
@@ -72,7 +72,7 @@ def test_the_interconnect_is_created_when_the_plan_allows_it(stack_factory: Fact
         view = run(stack, plan("same-region", connectivity={"allow_create": True}))
         puts = [k for k in stack.all_requests() if k.startswith("arm PUT")]
         connected = stack.sandbox.arm.clouds_connected()
-    assert view["phase"] == "prepared"
+    assert view["phase"] == "completed"
     assert [p.rsplit("/", 2)[-2] for p in puts] == ["cloudLinks"]
     assert connected
 
@@ -81,7 +81,7 @@ def test_global_reach_is_authorized_and_connected_across_regions_when_allowed(st
     with stack_factory(scenario("cross-region", connectivity={"global_reach": "none"})) as stack:
         view = run(stack, plan("cross-region", connectivity={"allow_create": True}))
         puts = sorted(k.rsplit("/", 2)[-2] for k in stack.all_requests() if k.startswith("arm PUT"))
-    assert view["phase"] == "prepared"
+    assert view["phase"] == "completed"
     assert puts == ["authorizations", "globalReachConnections"]
 
 
@@ -210,7 +210,7 @@ def test_pairing_with_a_pinned_certificate_imports_it_and_pairs(stack_factory: F
     with stack_factory(ca_signed_destination()) as stack:
         view = run(stack, with_pins(stack, stack.sandbox.hcx_fingerprint("destination")))
         imported = stack.requests("hcx:source")["POST /hybridity/api/admin/certificates"]
-    assert view["phase"] == "prepared"
+    assert view["phase"] == "completed"
     assert imported == 1
 
 
@@ -243,7 +243,7 @@ def test_a_failed_extension_is_reported_with_hcxs_message_and_removed_then_a_rer
         assert left == {"seg-app"}  # nothing half-created stays behind
         again = stack.post("migrations", plan("same-region"))
         assert again.json()["decision"] == "restart"
-        assert stack.finished(SAME)["phase"] == "prepared"
+        assert stack.finished(SAME)["phase"] == "completed"
 
 
 def test_an_hcx_outage_longer_than_the_retries_is_reported_not_raised(stack: Stack) -> None:

@@ -94,7 +94,7 @@ def test_a_queued_plan_is_prepared_and_a_duplicate_message_is_idempotent(
         lambda: queue(storage, "migration-requests").get_queue_properties().approximate_message_count == 0
     )
     world.settle()
-    assert view["phase"] == "prepared"
+    assert view["phase"] == "completed"
     assert world.get("migrations").json()["count"] == 1
     assert world.requests("hcx:source")["POST /hybridity/api/cloudConfigs"] == 2  # untrusted, then paired
     # The second message found the first's instance (before or after its first episode).
@@ -133,7 +133,7 @@ def test_a_migration_requested_event_in_the_event_grid_schema_starts_the_migrati
     }
     response = httpx.post(webhook(world), json=[event], headers=NOTIFY, timeout=60)
     assert response.status_code == 202
-    assert world.finished(SAME)["phase"] == "prepared"
+    assert world.finished(SAME)["phase"] == "completed"
 
 
 def test_a_migration_requested_cloudevent_starts_the_migration(world: Stack) -> None:
@@ -148,7 +148,7 @@ def test_a_migration_requested_cloudevent_starts_the_migration(world: Stack) -> 
     }
     response = httpx.post(webhook(world), json=event, headers=NOTIFY, timeout=60)
     assert response.status_code == 202
-    assert world.finished(SAME)["phase"] == "prepared"
+    assert world.finished(SAME)["phase"] == "completed"
 
 
 def test_an_invalid_plan_in_an_event_is_logged_naming_the_field_and_reaches_nothing(
@@ -193,7 +193,7 @@ def test_a_plan_file_dropped_in_the_plans_container_is_read_and_prepared(world: 
     response = httpx.post(webhook(world), json=[event], headers=NOTIFY, timeout=60)
     assert response.status_code == 202
     view = world.finished(SAME)
-    assert view["phase"] == "prepared"
+    assert view["phase"] == "completed"
 
 
 def test_blobs_outside_the_plans_container_are_ignored(

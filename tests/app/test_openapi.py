@@ -216,15 +216,24 @@ def test_every_answer_of_a_migrations_life_is_one_the_document_lists(stack_facto
         expect(202, stack.get(f"migrations/{SAME}"), "migrations/{id}")
         expect(409, stack.post("migrations", plan("same-region", description="changed")), "migrations")
         expect(200, stack.get("migrations"), "migrations")
+        # The operator's actions (the wave engine, docs/engine.md) while it runs.
+        expect(202, stack.post(f"migrations/{SAME}/approve", {"by": "ops"}), "migrations/{id}/approve")
+        expect(202, stack.post(f"migrations/{SAME}/retry", ""), "migrations/{id}/retry")
+        expect(400, stack.post(f"migrations/{SAME}/approve", {"wave": "nope"}), "migrations/{id}/approve")
+        expect(400, stack.post(f"migrations/{SAME}/retry", {"bogus": 1}), "migrations/{id}/retry")
+        expect(404, stack.post("migrations/no-such-plan/approve", ""), "migrations/{id}/approve")
+        expect(404, stack.post("migrations/no-such-plan/retry", ""), "migrations/{id}/retry")
         expect(202, stack.post(f"migrations/{SAME}/cancel", ""), "migrations/{id}/cancel")
         stack.drive(SAME)
         ended = expect(200, stack.get(f"migrations/{SAME}"), "migrations/{id}")
         assert (ended["phase"], ended["done"]) == ("cancelled", True)
         expect(409, stack.post(f"migrations/{SAME}/cancel", ""), "migrations/{id}/cancel")
-        # The same plan again runs to its end (prepared, until the waves run): 200 with a result.
+        expect(409, stack.post(f"migrations/{SAME}/approve", ""), "migrations/{id}/approve")
+        expect(409, stack.post(f"migrations/{SAME}/retry", ""), "migrations/{id}/retry")
+        # The same plan again runs to its end (its waves, cutover and report): 200 with a result.
         expect(202, stack.post("migrations", plan("same-region")), "migrations")
         prepared = stack.drive(SAME)
-        assert prepared["phase"] in ("prepared", "completed")
+        assert prepared["phase"] == "completed"
         assert prepared["result"]
         expect(200, stack.get(f"migrations/{SAME}"), "migrations/{id}")
         expect(200, stack.post("migrations/validate", plan("same-region")), "migrations/validate")

@@ -8,6 +8,7 @@ PreparedContext the HCX simulator accepts migration items from.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,15 @@ def context_of(stack: Stack, plan_id: str) -> PreparedContext:
 def test_the_example_plan_is_prepared_and_the_hcx_simulators_hold_the_pairing_and_extensions(
     stack_factory: Factory, world: str, plan_id: str, logs: pytest.LogCaptureFixture
 ) -> None:
-    with stack_factory(scenario(world)) as stack:
+    with stack_factory(scenario(world), auto_advance=False) as stack:
         submitted = stack.post("migrations", plan(world))
         assert submitted.status_code == 202
-        view = stack.finished(plan_id)
+        view = stack.prepared(plan_id)  # the world as preparation left it: the waves just begin
         source = stack.sandbox.hcx["source"]
         pairings = list(source.pairings.values())
         extensions = list(source.extensions.values())
 
-    assert (view["phase"], view["runtime_status"], view["done"]) == ("prepared", "Completed", True)
+    assert (view["phase"], view["runtime_status"], view["done"]) == ("waves", "Running", False)
     assert [f for f in view["findings"] if f["severity"] == "error"] == []
     # The pairing exists in the source HCX Manager and points at the destination.
     assert [p.remote for p in pairings] == ["destination"]
@@ -56,13 +57,20 @@ def test_the_example_plan_is_prepared_and_the_hcx_simulators_hold_the_pairing_an
     phases = [
         e["data"]["phase"] for e in logged_events(logs) if e["type"] == "HcxConductor.MigrationPhaseChanged"
     ]
-    assert phases == ["preflight", "pairing", "service_mesh", "network_extension", "prepared"]
+    assert phases == ["preflight", "pairing", "service_mesh", "network_extension", "prepared", "waves"]
 
 
-def test_the_prepared_context_resolves_every_vm_to_hcx_ids_the_simulator_accepts(stack: Stack) -> None:
+def test_the_prepared_context_resolves_every_vm_to_hcx_ids_the_simulator_accepts(
+    stack_factory: Factory,
+) -> None:
+    with stack_factory(scenario("same-region"), auto_advance=False) as stack:
+        check_prepared_context(stack)
+
+
+def check_prepared_context(stack: Stack) -> None:
     data = plan("same-region")
     assert stack.post("migrations", data).status_code == 202
-    assert stack.finished("weu-consolidation")["phase"] == "prepared"
+    assert stack.prepared("weu-consolidation")["phase"] == "waves"
     context = context_of(stack, "weu-consolidation")
     the_plan = parse_plan(data)
     source = stack.sandbox.hcx["source"]
@@ -82,14 +90,15 @@ def test_the_prepared_context_resolves_every_vm_to_hcx_ids_the_simulator_accepts
     assert {n.source_name: n.destination_name for n in app.networks} == {
         "seg-app": context.extension("seg-app").destination_segment  # type: ignore[union-attr]
     }
-    # The contract with the wave engine: an item built from the context passes HCX's validation.
+    # The contract with the wave engine: an item built from the context passes HCX's validation
+    # (the first wave's VMs have just started migrating, so the later waves' are checked).
     items = [
         migration_item(
             context.migration_spec(
                 the_plan, wave.name, vm.name, service_mesh_id=context.meshes[0].service_mesh_id
             )
         )
-        for wave in context.waves
+        for wave in context.waves[1:]
         for vm in wave.vms
     ]
     credentials = stack.sandbox.world.credentials["source"]
@@ -110,17 +119,26 @@ def test_the_destination_certificate_is_imported_only_by_its_pinned_fingerprint(
     assert f"trusted the destination certificate by its pinned fingerprint {pin}" in view["actions"]
 
 
-def test_preparing_a_second_plan_between_the_same_clouds_creates_nothing_new(stack: Stack) -> None:
-    assert stack.post("migrations", plan("same-region")).status_code == 202
-    assert stack.finished("weu-consolidation")["phase"] == "prepared"
-    before = {k: v for k, v in stack.all_requests().items() if k in mutating(stack)}
-    second = plan("same-region", id="weu-consolidation-b")
-    assert stack.post("migrations", second).status_code == 202
-    view = stack.finished("weu-consolidation-b")
-    after = {k: v for k, v in stack.all_requests().items() if k in mutating(stack)}
-    assert view["phase"] == "prepared"
+def test_preparing_a_second_plan_between_the_same_clouds_creates_nothing_new(stack_factory: Factory) -> None:
+    with stack_factory(scenario("same-region"), auto_advance=False) as stack:
+        assert stack.post("migrations", plan("same-region")).status_code == 202
+        assert stack.prepared("weu-consolidation")["phase"] == "waves"
+        # It stops before anything moves; its extensions stay (no cutover for a cancelled migration).
+        assert stack.post("migrations/weu-consolidation/cancel", "").status_code == 202
+        assert stack.drive("weu-consolidation", step=timedelta(minutes=1))["phase"] == "cancelled"
+        before = {k: v for k, v in stack.all_requests().items() if k in preparing(stack)}
+        second = plan("same-region", id="weu-consolidation-b")
+        assert stack.post("migrations", second).status_code == 202
+        view = stack.prepared("weu-consolidation-b")
+        after = {k: v for k, v in stack.all_requests().items() if k in preparing(stack)}
+    assert view["phase"] == "waves"
     assert "site pairing: already paired" in view["actions"]
     assert after == before  # the pairing and the extensions were found, not made again
+
+
+def preparing(stack: Stack) -> list[str]:
+    """The mutating requests preparation could make (the wave engine's migrations left out)."""
+    return [k for k in mutating(stack) if "mobility" not in k and "/migrations" not in k]
 
 
 def test_the_status_is_served_while_preparing_and_the_result_when_prepared(stack_factory: Factory) -> None:
@@ -138,8 +156,8 @@ def test_the_status_is_served_while_preparing_and_the_result_when_prepared(stack
         assert running.json()["phase"] in ("preflight", "pairing", "network_extension")
         assert "result" not in running.json()
         done = stack.drive("weu-consolidation")
-    assert done["phase"] == "prepared"
-    assert done["result"]["phase"] == "prepared"
+    assert done["phase"] == "completed"
+    assert done["result"]["phase"] == "completed"
     assert [w["name"] for w in done["result"]["waves"]] == ["pilot", "app", "databases", "archive"]
 
 
@@ -161,10 +179,12 @@ def test_transient_faults_are_retried_and_nothing_is_created_twice(stack: Stack)
     assert stack.post("migrations", plan("same-region")).status_code == 202
     view = stack.finished("weu-consolidation")
     source = stack.sandbox.hcx["source"]
-    assert view["phase"] == "prepared"
+    assert view["phase"] == "completed"
     assert [rule.fired for rule in rules] == [2, 1, 1, 4]
+    # Extended once each (and unextended once each by the cutover, after the waves).
+    created = [e for e in stack.sandbox.world.events if e.kind == "network_extended"]
+    assert sorted(dict(e.detail)["network"] for e in created) == ["seg-app", "seg-db"]
     assert len(source.pairings) == 1
-    assert sorted(e.network.name for e in source.list_extensions()) == ["seg-app", "seg-db"]
 
 
 def test_the_plans_webhooks_receive_the_events(stack_factory: Factory, tmp_path: Path) -> None:
@@ -184,6 +204,19 @@ def test_the_plans_webhooks_receive_the_events(stack_factory: Factory, tmp_path:
         hook.close()
     received = [event for request in hook.requests for event in json.loads(request["body"])]
     phases = [e["data"]["phase"] for e in received if e["type"] == "HcxConductor.MigrationPhaseChanged"]
-    assert phases == ["preflight", "pairing", "service_mesh", "network_extension", "prepared"]
-    assert {e["subject"] for e in received} == {"migrations/weu-consolidation"}
+    assert phases == [
+        "preflight",
+        "pairing",
+        "service_mesh",
+        "network_extension",
+        "prepared",
+        "waves",
+        "cutover",
+        "report",
+        "completed",
+    ]
+    assert {e["subject"] for e in received if e["type"] == "HcxConductor.MigrationPhaseChanged"} == {
+        "migrations/weu-consolidation"
+    }
+    assert all(e["subject"].startswith("migrations/weu-consolidation") for e in received)  # waves, VMs too
     assert len({e["id"] for e in received}) == len(received)

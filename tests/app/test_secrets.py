@@ -31,7 +31,7 @@ def test_passwords_tokens_and_keys_appear_nowhere(
             == 202
         )
         view = stack.finished(PLAN_ID)
-        assert view["phase"] == "prepared"
+        assert view["phase"] == "completed"
         assert stack.post("migrations/validate", plan("cross-region")).status_code == 200
         credentials = stack.sandbox.world.credentials
         source_cloud = stack.sandbox.cloud_id("source")
