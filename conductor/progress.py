@@ -49,6 +49,7 @@ _STYLE = {
     "switchover": "dark_orange",
     "transferring": "blue",
     "queued": "blue",
+    "not started": "bright_black",
 }
 # The order in which VM states are listed: what is done first, then what moves, then what waits.
 _STATE_ORDER = (
@@ -60,6 +61,7 @@ _STATE_ORDER = (
     "waiting",
     "ready",
     "pending",
+    "not started",
     "failed",
     "blocked",
     "cancelling",
@@ -97,12 +99,21 @@ def _hhmm(moment: datetime | None, now: datetime) -> str:
 # --- reading the view ----------------------------------------------------------------------------
 
 
+def _not_started(wave: Mapping[str, Any]) -> bool:
+    # Before a wave's engine publishes, the view lists its VMs from the prepared context ("ready").
+    return str(wave.get("state") or "prepared") in ("prepared", "pending") and not wave.get("counts")
+
+
 def vm_counts(wave: Mapping[str, Any]) -> dict[str, int]:
-    """A wave's VMs by state: the engine's `counts`, else counted from `vms`, else all pending."""
+    """A wave's VMs by state: the engine's `counts`, else counted from `vms` (all "not started" while
+    the wave has not begun), else the plan's count."""
     counts = wave.get("counts")
     if isinstance(counts, Mapping) and counts:
         return {str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)}
     vms = wave.get("vms")
+    if _not_started(wave):
+        total = len(vms) if isinstance(vms, Mapping) and vms else int(wave.get("vm_count") or 0)
+        return {"not started": total} if total else {}
     if isinstance(vms, Mapping) and vms:
         out: dict[str, int] = {}
         for row in vms.values():
@@ -115,7 +126,7 @@ def vm_counts(wave: Mapping[str, Any]) -> dict[str, int]:
             out[name] = out.get(name, 0) + 1
         return out
     total = int(wave.get("vm_count") or 0)
-    return {"pending": total} if total else {}
+    return {"not started": total} if total else {}
 
 
 def wave_progress(wave: Mapping[str, Any]) -> tuple[int, int]:
@@ -328,7 +339,7 @@ def _waves_table(waves: Sequence[Mapping[str, Any]], now: datetime, gbps: float 
     table.add_column("data", justify="right", no_wrap=True)
     table.add_column("ETA", no_wrap=True)
     for wave in waves:
-        state = str(wave.get("state") or "pending")
+        state = "not started" if _not_started(wave) else str(wave.get("state") or "pending")
         done, total = wave_progress(wave)
         fraction = done / total if total else (1.0 if _over(wave) else 0.0)
         counts = vm_counts(wave)

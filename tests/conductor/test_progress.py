@@ -53,7 +53,11 @@ def test_counts_come_from_the_engine_then_the_vm_rows_then_the_plan() -> None:
     }
     rows = {"vm1": ["migrated", 1, 100], "vm2": ["waiting", 1, 100], "vm3": {"state": "ready"}}
     assert vm_counts(wave("b", "waiting_for_window", vms=rows)) == {"migrated": 1, "waiting": 1, "ready": 1}
-    assert vm_counts(wave("c", "prepared", vm_count=4)) == {"pending": 4}
+    assert vm_counts(wave("c", "prepared", vm_count=4)) == {"not started": 4}
+    # Before its engine publishes, a wave lists its VMs as the prepared context has them ("ready").
+    assert vm_counts(wave("d", "prepared", vms={"vm1": {"state": "ready"}, "vm2": {"state": "ready"}})) == {
+        "not started": 2
+    }
 
 
 def test_progress_is_the_engine_bytes_or_the_plan_before_the_wave_starts() -> None:
@@ -121,7 +125,8 @@ def test_a_frame_shows_phase_waves_counts_throughput_eta_window_and_notes() -> N
         assert line in frame
     for done in ("2/2", "0/80", "0/70", "0/47"):
         assert done in frame
-    assert "VMs  2 migrated · 60 transferring · 80 waiting · 10 ready · 47 pending   of 199" in frame
+    assert "VMs  2 migrated · 60 transferring · 80 waiting · 10 ready · 47 not started   of 199" in frame
+    assert "db     bulk     not started" in frame
     assert "throughput 4.00 Gbps" in frame
     # The app wave's ETA (03:30 next day) falls after its window closes (02:00 next day): flagged.
     assert "5.0 TB  03:30+1d late" in frame
