@@ -12,9 +12,10 @@ certificates, the app's log and the reports live there, and a new run starts fro
 polling is off (no AzureWebJobsStorage: the demo needs no Azurite) and every log line goes to
 `demo.log`, so the screen shows only the display. Ctrl-C stops the runtime and the sandbox cleanly.
 
-The clock factor is chosen so the simulated day and a half the plan takes (preparation, five waves,
-the web wave waiting for its 20:00 switchover window, cutover) plays in well under two minutes on
-two cores; measured figures are in docs/user-guide.md. Depends on `runtime`, `sandbox`, the app
+The clock factor (1440, the scenario's own `time_compression`) plays the 29 simulated hours the plan
+takes (preparation, five waves, the web wave waiting for its 20:00 switchover window, cutover) in
+about 75 s on two cores, using about 20 s of CPU: the wall time is the clock's, so a slower machine
+keeps up (README.md has the measured figures). Depends on `runtime`, `sandbox`, the app
 (function_app.py) and the rest of `conductor`.
 """
 
