@@ -507,6 +507,11 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(_escape(str(exc)), 2)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        err.print("interrupted", highlight=False)
+        raise SystemExit(130) from None
     except Exception as exc:
         if debug:
             raise

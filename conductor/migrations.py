@@ -10,8 +10,9 @@
 
 Every command takes `--endpoint` (CONDUCTOR_ENDPOINT) and `--key` (CONDUCTOR_FUNCTION_KEY); the key
 is only ever sent, never printed. `follow()` is the watch loop the demo reuses. Exit codes: 0 done,
-1-3 the CLI's own errors (conductor.errors), 4 a migration that ended blocked, failed or cancelled,
-130 interrupted. Depends on `conductor.client`, `conductor.progress`, `conductor.reports` and rich.
+1-3 the CLI's own errors (conductor.errors), 4 a migration that ended blocked, failed or cancelled
+(or completed with VMs that failed for good), 130 interrupted. Depends on `conductor.client`,
+`conductor.progress`, `conductor.reports` and rich.
 """
 
 from __future__ import annotations
@@ -276,11 +277,15 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     ) -> None:
         """Follow a migration live: phase, a bar per wave, VMs by state, throughput, ETA.
 
-        Exits 0 when it completes (or ends prepared), 4 when it ends blocked, failed or cancelled.
-        Ctrl-C stops watching; the migration goes on.
+        Exits 0 when it completes, 4 when it ends blocked, failed or cancelled, or completes with VMs
+        that failed for good. Ctrl-C stops watching; the migration goes on.
         """
         with _client(endpoint, key) as client:
-            _, end = follow(client, migration, out, interval=interval)
+            try:
+                _, end = follow(client, migration, out, interval=interval)
+            except KeyboardInterrupt:
+                err.print(f"Stopped watching; the migration goes on (`conductor status {migration}`).")
+                raise typer.Exit(130) from None
         _finish(end)
 
     @app.command("approve")

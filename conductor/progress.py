@@ -156,7 +156,8 @@ def _ordered(counts: Mapping[str, int]) -> list[tuple[str, int]]:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a finished migration ended: `ok` is False for blocked, failed and cancelled."""
+    """How a finished migration ended: `ok` is False for blocked, failed and cancelled, and for a
+    migration that completed with VMs that failed for good."""
 
     phase: str
     ok: bool
@@ -177,7 +178,10 @@ def outcome(view: Mapping[str, Any]) -> Outcome | None:
     summary = f"{moved}/{total} VMs migrated" + (f", {failed} failed" if failed else "") if total else ""
     parts = [p for p in (summary, detail) if p]
     text = f"migration {view.get('id')} ended {_label(phase)}" + (f": {'; '.join(parts)}" if parts else "")
-    return Outcome(phase, phase not in FAILED_PHASES, text)
+    # A migration that completed with VMs failed for good did not do what the plan asked either.
+    result = view.get("result")
+    partial = isinstance(result, Mapping) and result.get("status") == "completed_with_failures"
+    return Outcome(phase, phase not in FAILED_PHASES and not partial, text)
 
 
 # --- throughput ----------------------------------------------------------------------------------

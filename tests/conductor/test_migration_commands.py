@@ -276,3 +276,36 @@ def test_retry_runs_a_halted_wave_again_to_completion(
         code, out, err = run(capsys, "watch", plan_id, "--interval", "0.2", *app(stack))
         assert code == 0, out + err
         assert f"migration {plan_id} ended completed: 10/10 VMs migrated" in out
+
+
+def test_ctrl_c_stops_watching_without_a_traceback_and_the_migration_goes_on(
+    app_stack, plan_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with app_stack("same-region", auto_advance=False) as stack:
+        assert run(capsys, "submit", str(SAME_REGION), *app(stack))[0] == 0
+        env = {**os.environ, "CONDUCTOR_ENDPOINT": stack.endpoint, "CONDUCTOR_FUNCTION_KEY": KEY}
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "conductor", "watch", plan_id, "--interval", "0.2"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        assert watcher.stdout is not None
+        first = watcher.stdout.readline()  # a pipe gets one line per change: it has read the status
+        assert plan_id in first
+        watcher.send_signal(signal.SIGINT)
+        out, err = watcher.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        assert watcher.returncode == 130
+        assert "Stopped watching; the migration goes on" in err
+        assert "Traceback" not in out + err
+        assert KEY not in first + out + err
+        assert stack.view(plan_id)["done"] is False

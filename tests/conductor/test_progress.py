@@ -154,6 +154,11 @@ def test_the_end_says_how_it_ended_and_whether_that_is_a_success() -> None:
         end.text == "migration weu-to-neu-demo ended completed: 81/82 VMs migrated, 1 failed; all waves done"
     )
     assert "✓ migration weu-to-neu-demo ended completed" in text(render(view))
+    partial = outcome(
+        view | {"detail": "completed with failures", "result": {"status": "completed_with_failures"}}
+    )
+    assert partial is not None
+    assert not partial.ok
     blocked = outcome({"id": "x", "done": True, "phase": "blocked", "waves": []})
     assert blocked is not None
     assert not blocked.ok
