@@ -36,10 +36,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import PlanError
 from shared.findings import Finding
@@ -62,11 +62,13 @@ from shared.intake import (
 from shared.status import MigrationSummary, Snapshot, migration_view, summary_view
 
 __all__ = [
+    "ACTION_BODIES",
     "ROOT_ORCHESTRATOR",
     "VALIDATE_ORCHESTRATOR",
     "ActionAcceptedBody",
-    "ActionBody",
+    "ApproveBody",
     "CancelAcceptedBody",
+    "CancelBody",
     "ErrorBody",
     "FieldError",
     "Intake",
@@ -74,6 +76,7 @@ __all__ = [
     "MigrationListBody",
     "PlanErrorBody",
     "Reply",
+    "RetryBody",
     "SubmissionBody",
     "ValidationPendingBody",
     "ValidationResultBody",
@@ -369,12 +372,8 @@ async def cancel(client: Any, plan_id: str, links: Links, by: str = "", body: An
     return await operate(client, plan_id, "cancel", body, links, by)
 
 
-# The body each operator action accepts (docs/engine.md): names, never anything else.
-_ACTION_FIELDS = {
-    "approve": ("wave", "network", "by"),
-    "cancel": ("wave", "vm", "by"),
-    "retry": ("wave", "vm", "by"),
-}
+# The body each operator action accepts is its model's fields (`ACTION_BODIES`, at the end): names,
+# never anything else; the OpenAPI document publishes the same models.
 
 
 def _action_body(action: str, body: Any) -> tuple[dict[str, str], str | None]:
@@ -389,7 +388,7 @@ def _action_body(action: str, body: Any) -> tuple[dict[str, str], str | None]:
         return {}, None
     if not isinstance(body, dict):
         return {}, "the body must be a JSON object"
-    allowed = _ACTION_FIELDS[action]
+    allowed = tuple(ACTION_BODIES[action].model_fields)
     extra = sorted(set(body) - set(allowed))
     if extra:
         return {}, f"{', '.join(extra)}: not accepted by {action} (allowed: {', '.join(allowed)})"
@@ -601,13 +600,36 @@ class MigrationListBody(BaseModel):
     count: int
 
 
-class ActionBody(BaseModel):
-    """The optional body of approve, cancel and retry: what the action is for (all optional)."""
+# A name in an action's body: what `_action_body` accepts (not blank, at most 255 characters).
+_Name = Annotated[str | None, Field(min_length=1, max_length=255, pattern=r"\S")]
 
-    wave: str | None = Field(default=None, description="One wave (approve, cancel, retry).")
-    vm: str | None = Field(default=None, description="One VM (cancel, retry).")
-    network: str | None = Field(default=None, description="One network's cutover (approve).")
-    by: str | None = Field(default=None, description="Who acts, for the timeline and the events.")
+
+class _ActionBody(BaseModel):
+    # Unknown fields are refused (400), so the schema says so (additionalProperties: false).
+    model_config = ConfigDict(extra="forbid")
+
+    by: _Name = Field(default=None, description="Who acts, for the timeline and the events.")
+
+
+class ApproveBody(_ActionBody):
+    """The optional body of approve: nothing (the whole migration), a wave, or a network's cutover."""
+
+    wave: _Name = Field(default=None, description="Approve this wave's switchovers only.")
+    network: _Name = Field(default=None, description="Approve this network's cutover only.")
+
+
+class CancelBody(_ActionBody):
+    """The optional body of cancel: nothing (the whole migration), a wave, or a VM."""
+
+    wave: _Name = Field(default=None, description="Cancel this wave only.")
+    vm: _Name = Field(default=None, description="Cancel this VM only.")
+
+
+class RetryBody(_ActionBody):
+    """The optional body of retry: nothing (every failed VM), a wave, or a VM."""
+
+    wave: _Name = Field(default=None, description="Retry this wave's failed VMs only.")
+    vm: _Name = Field(default=None, description="Retry this VM only.")
 
 
 class ActionAcceptedBody(BaseModel):
@@ -632,3 +654,10 @@ class CancelAcceptedBody(BaseModel):
     delivered_to: list[str] = Field(
         default_factory=list, description="The instances the event was raised on."
     )
+
+
+ACTION_BODIES: dict[str, type[_ActionBody]] = {
+    "approve": ApproveBody,
+    "cancel": CancelBody,
+    "retry": RetryBody,
+}

@@ -44,11 +44,13 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from shared.api import (
     RETRY_AFTER_SECONDS,
     ActionAcceptedBody,
-    ActionBody,
+    ApproveBody,
     CancelAcceptedBody,
+    CancelBody,
     ErrorBody,
     MigrationListBody,
     PlanErrorBody,
+    RetryBody,
     SubmissionBody,
     ValidationPendingBody,
     ValidationResultBody,
@@ -127,7 +129,9 @@ _BAD_ID = Answer(400, "Not a plan id (3-63 of a-z, 0-9 and '-').")
 _BAD_PLAN = Answer(400, "The plan is invalid: every bad field by its JSON pointer.", PlanErrorBody)
 _NO_MIGRATION = Answer(404, "No migration with this id.")
 _BAD_ACTION = Answer(
-    400, "Not a plan id, a body that is not a JSON object, or a wave or network the plan lacks."
+    400,
+    "Not a plan id; a body that is not a JSON object, has a field the action does not take or a blank "
+    "name; or a wave or network the plan lacks.",
 )
 _ACTION_MEDIA = ("application/json",)
 _VALIDATED = Answer(
@@ -243,7 +247,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Answer(409, "The migration is not running."),
         ),
         params=(_ID,),
-        body=ActionBody,
+        body=CancelBody,
         body_media=_ACTION_MEDIA,
         body_required=False,
     ),
@@ -262,7 +266,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Answer(409, "The migration is not running."),
         ),
         params=(_ID,),
-        body=ActionBody,
+        body=ApproveBody,
         body_media=_ACTION_MEDIA,
         body_required=False,
     ),
@@ -280,7 +284,7 @@ OPERATIONS: tuple[Operation, ...] = (
             Answer(409, "The migration is not running."),
         ),
         params=(_ID,),
-        body=ActionBody,
+        body=RetryBody,
         body_media=_ACTION_MEDIA,
         body_required=False,
     ),

@@ -21,7 +21,7 @@ from openapi_spec_validator import validate as validate_openapi
 from shared.api import MigrationListBody
 from shared.openapi import DOC_PATH, document_text, documented_routes, openapi_document, openapi_path
 from shared.status import MigrationStatus, Snapshot, migration_view, summary_view
-from tests.app.conftest import PLAN_FOR, PLANS, Factory, plan, scenario
+from tests.app.conftest import PLAN_FOR, PLANS, Factory, Stack, plan, scenario
 
 SAME = "weu-consolidation"
 
@@ -188,6 +188,35 @@ def test_a_status_view_with_wave_children_in_both_forms_fits_the_models() -> Non
 
 
 # --- the served document and the app's answers ---------------------------------------------------------
+
+
+ACTION_BODIES = [
+    {},
+    {"by": "ops"},
+    {"wave": "pilot"},
+    {"vm": "app01"},
+    {"network": "web"},
+    {"wave": "pilot", "vm": "app01", "by": "ops"},
+    {"wave": None},
+    {"wave": "   "},
+    {"wave": ""},
+    {"vm": 3},
+    {"wave": "w" * 256},
+    {"bogus": 1},
+]
+
+
+@pytest.mark.parametrize("action", ["approve", "cancel", "retry"])
+def test_the_app_takes_exactly_the_action_bodies_the_document_allows(stack: Stack, action: str) -> None:
+    # The body is checked before the migration is looked up: 404 = body taken, 400 = body refused.
+    document = openapi_document()
+    route = f"migrations/{{id}}/{action}"
+    content = document["paths"][openapi_path(route)]["post"]["requestBody"]["content"]["application/json"]
+    schema = Draft202012Validator({**content["schema"], "components": document["components"]})
+    for body in ACTION_BODIES:
+        response = stack.post(f"migrations/no-such-plan/{action}", body)
+        check(document, response, route, set())
+        assert response.status_code == (404 if schema.is_valid(body) else 400), (body, response.text)
 
 
 def test_the_document_is_served_without_a_key_while_the_api_needs_one(stack_factory: Factory) -> None:
