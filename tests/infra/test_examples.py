@@ -222,11 +222,21 @@ def test_the_submit_workflow_posts_the_plan_and_waits_with_the_async_pattern() -
     assert outcomes == {"Check_the_outcome": ["Succeeded"], "Return_the_failure": ["Failed", "TimedOut"]}
 
 
-_BODY_FIELD = re.compile(r"^@body\('Submit_plan_and_wait'\)\?\['([a-z_]+)'\]$")
+_BODY_FIELD = re.compile(r"^@body\('Submit_plan_and_wait'\)((?:\?\['[a-z_]+'\])+)$")
+
+
+def _body_field(expression: str, body: dict[str, Any]) -> Any:
+    """`@body('Submit_plan_and_wait')?['a']?['b']` read from `body` as Logic Apps would (null if absent)."""
+    match = _BODY_FIELD.match(expression)
+    assert match, f"unsupported expression {expression!r}"
+    value: Any = body
+    for key in re.findall(r"\['([a-z_]+)'\]", match.group(1)):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def _condition(expression: Any, body: dict[str, Any]) -> bool:
-    """The If conditions the sample uses (and, or, not, equals on a body field), evaluated as Logic Apps
+    """The If conditions the sample uses (and, or, not, equals on body fields), evaluated as Logic Apps
     would on `body`; anything else fails the test rather than being guessed."""
     ((op, args),) = expression.items()
     if op in ("and", "or"):
@@ -235,24 +245,42 @@ def _condition(expression: Any, body: dict[str, Any]) -> bool:
     if op == "not":
         return not _condition(args, body)
     assert op == "equals", f"unsupported condition {op!r}"
-    values = []
-    for arg in args:
-        field = _BODY_FIELD.match(arg) if isinstance(arg, str) else None
-        values.append(body.get(field.group(1)) if field else arg)
-    return bool(values[0] == values[1])
+    left, right = (_body_field(a, body) if isinstance(a, str) and a.startswith("@") else a for a in args)
+    return bool(left == right)
 
 
-@pytest.mark.parametrize("phase", sorted(DONE_PHASES | {"waves", "some-future-phase"}))
-def test_a_migration_that_ended_badly_takes_the_failure_branch_though_it_answered_200(phase: str) -> None:
-    # A finished migration answers 200 for every final phase; only `phase` tells success from failure.
+# How a migration can end, as the status document shows it: phase, and the root's result.status.
+ENDINGS = [
+    pytest.param({"phase": "completed", "result": {"status": "completed"}}, True, id="completed"),
+    pytest.param(
+        {"phase": "completed", "result": {"status": "completed_with_failures"}}, False, id="with-failures"
+    ),
+    pytest.param({"phase": "completed", "result": {}}, False, id="completed-without-status"),
+    *(
+        pytest.param({"phase": p, "result": {"phase": p}}, False, id=p)
+        for p in ("blocked", "failed", "cancelled")
+    ),
+    pytest.param({"phase": "some-future-phase"}, False, id="unknown"),
+]
+
+
+@pytest.mark.parametrize(("document", "success"), ENDINGS)
+def test_a_migration_that_ended_badly_takes_the_failure_branch_though_it_answered_200(
+    document: dict[str, Any], success: bool
+) -> None:
+    # A finished migration answers 200 for every final phase; only the document tells success from failure.
     check = _workflow(SUBMIT)["properties"]["definition"]["actions"]["Check_the_outcome"]
-    ended_well = _condition(check["expression"], {"phase": phase, "done": True})
-    assert ended_well == (phase in {"completed", "prepared"})
-    branch = check["actions"] if ended_well else check["else"]["actions"]
+    assert _condition(check["expression"], {**document, "done": True}) is success
+    branch = check["actions"] if success else check["else"]["actions"]
     ((response,),) = [[a for a in branch.values() if a["type"] == "Response"]]
-    assert response["inputs"]["statusCode"] == (200 if ended_well else 502)
-    if not ended_well:
-        assert _BODY_FIELD.match(response["inputs"]["body"]["phase"]).group(1) == "phase"  # type: ignore[union-attr]
+    assert response["inputs"]["statusCode"] == (200 if success else 502)
+    if not success:
+        assert _body_field(response["inputs"]["body"]["phase"], document) == document["phase"]
+
+
+def test_every_final_phase_of_the_app_is_covered() -> None:
+    # `prepared` is where the root hands over to the waves, no longer where a migration ends.
+    assert {p.values[0]["phase"] for p in ENDINGS} >= DONE_PHASES - {"prepared"}
 
 
 def test_the_subscription_sends_exactly_the_apps_events_as_cloudevents_to_the_logic_app() -> None:
