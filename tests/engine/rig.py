@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from activities import _clients
 from runtime import LocalRuntime, VirtualClock
 from sandbox import Sandbox
@@ -87,8 +89,16 @@ class Rig:
         }
 
     def start_wave(self, index: int = 0, **extra: Any) -> str:
+        """Start `migrate_wave` over the Durable HTTP API, as the root would start its child."""
         instance = f"mig-{self.plan.id if self.plan else 'x'}:wave-{index + 1:02d}"
-        return self.runtime.start_new("migrate_wave", self.wave_input(index, **extra), instance_id=instance)
+        return self.start("migrate_wave", self.wave_input(index, **extra), instance)
+
+    def start(self, orchestrator: str, data: dict[str, Any], instance: str) -> str:
+        """Start any orchestrator over the Durable HTTP API."""
+        url = f"{self.runtime.durable_base_url}/orchestrators/{orchestrator}/{instance}"
+        answer = httpx.post(url, json=data, timeout=60)
+        assert answer.status_code == 202, answer.text
+        return instance
 
     def run(self, timeout: float = 120.0) -> None:
         assert self.runtime.wait_for_idle(timeout=timeout), "the runtime did not become idle"
@@ -99,7 +109,10 @@ class Rig:
         self.run(timeout)
 
     def raise_event(self, instance: str, name: str, data: dict[str, Any]) -> None:
-        self.runtime.raise_event(instance, name, data)
+        """Raise an event over the Durable HTTP API, then let the runtime act on it."""
+        url = f"{self.runtime.durable_base_url}/instances/{instance}/raiseEvent/{name}"
+        answer = httpx.post(url, json=data, timeout=60)
+        assert answer.status_code == 202, answer.text
         self.run()
 
     def custom(self, instance: str) -> dict[str, Any]:

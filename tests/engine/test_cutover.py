@@ -48,7 +48,7 @@ def segment_gateway(rig: Rig, segment: str) -> str | None:
 def test_networks_are_cut_over_in_order_and_never_with_vms_at_the_source(tmp_path: Path) -> None:
     with Rig.open(tmp_path) as rig:
         data = migrate(rig, {"networks": ["app", "web", "db"]})
-        rig.runtime.start_new("cutover_networks", data, instance_id="mig-engine-test:cutover")
+        rig.start("cutover_networks", data, "mig-engine-test:cutover")
         rig.run()
         output = rig.status("mig-engine-test:cutover")["output"]
         results = [(r["network"], r["state"]) for r in output["networks"]]
@@ -71,7 +71,7 @@ def test_a_cutover_waits_for_its_approval(tmp_path: Path) -> None:
             rig, manual=True, cutover={"networks": ["web"], "approval": {"required": True, "timeout": "4h"}}
         )
         instance = "mig-engine-test:cutover"
-        rig.runtime.start_new("cutover_networks", data, instance_id=instance)
+        rig.start("cutover_networks", data, instance)
         rig.run()
         rig.advance(timedelta(minutes=1))
         assert rig.custom(instance)["state"] == "approval"

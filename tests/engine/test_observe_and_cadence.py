@@ -99,3 +99,19 @@ def test_a_held_wave_waiting_for_approval_wakes_at_the_deadline() -> None:
     e.approval_step(NOW)
     assert e.wait(NOW) == timedelta(hours=3)
     assert e.wait(NOW + timedelta(hours=3)) == e.tuning.min_poll
+
+
+def test_a_spec_batch_sends_what_the_specs_share_once_and_rebuilds_them_exactly() -> None:
+    from shared.engine import SpecBatch
+
+    plan = syn.plan(3, {"options": {"upgrade_tools": True}})
+    context = syn.prepared(plan, meshes=2)
+    e = syn.engine(plan, context)
+    syn.validate_all(e)
+    specs = [item.spec for batch in e.start_batches(NOW) for item in batch]
+    batch = SpecBatch.pack(specs)
+    assert batch.specs() == specs
+    assert "source" in batch.base  # shared: sent once
+    assert len(batch.networks) == 1
+    assert all("vm_id" in own and "source" not in own for own in batch.vms)
+    assert SpecBatch.model_validate_json(batch.model_dump_json()).specs() == specs
