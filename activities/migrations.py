@@ -225,7 +225,9 @@ def verify_vms(payload: dict[str, Any]) -> list[list[Any]]:
                 problems.append(
                     f"powered {'on' if vm.powered_on else 'off'} at the destination, expected {want}"
                 )
-            if sorted(vm.networks) != sorted(expected.networks):
+            # inferred: hcx-api.md has no VM inventory example (shared.hcx.InventoryVm); a manager that
+            # lists no networks for a VM says nothing about them, so only a list that differs fails.
+            if vm.networks and sorted(vm.networks) != sorted(expected.networks):
                 problems.append(f"networks {vm.networks} at the destination, expected {expected.networks}")
         source = at_source.get(expected.entity_id)
         if expected.type == "bulk" and source is not None:
