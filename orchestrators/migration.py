@@ -205,7 +205,7 @@ def run_engine(
     def live(*tasks: Any) -> list[Any]:
         return [t for t in tasks if not t.is_completed]
 
-    def run_wave(index: int, state: dict[str, Any] | None = None, retry: bool = False) -> Task:
+    def run_wave(index: int, state: dict[str, Any] | None = None, retry: list[str] | bool = False) -> Task:
         wave = prepared.waves[index]
         instance = child_id(context.instance_id, f"wave-{index + 1:02d}")
         r.waves[index] = {**r.waves[index], **wave_line(wave.name, instance, None, "running")}
@@ -221,7 +221,7 @@ def run_engine(
         if isinstance(outcome, Exception) or not isinstance(outcome, dict):
             raise RuntimeError(f"wave {wave.name} failed: {str(outcome).strip().splitlines()[0][:300]}")
         results[index] = outcome
-        seen_retries[index] = controls.retries  # a retry sent while it ran was the wave's own to apply
+        seen_retries[index] = len(controls.retries)  # a retry sent while it ran was the wave's own
         r.waves[index] = {**r.waves[index], **wave_line(wave.name, instance, outcome, outcome["outcome"])}
         return outcome
 
@@ -241,7 +241,7 @@ def run_engine(
         outcome = yield from run_wave(index)
         while after_wave(outcome) == "halted" and not cancelled():
             r.publish("waves", f"wave {wave.name} halted: send retry (the wave runs again) or cancel")
-            retries = controls.retries
+            asked = len(controls.retries)
             waits = controls.open("retry") or [
                 controls.add("retry", context.wait_for_external_event("retry"))
             ]
@@ -249,19 +249,21 @@ def run_engine(
             controls.note()
             if cancelled():
                 break
-            if controls.retries == retries:
+            if len(controls.retries) == asked:
                 # A stale, re-delivered retry (SDK #507): only a cancel can end the halt now.
                 if not cancel.is_completed:
                     yield cancel
                 break
-            outcome = yield from run_wave(index, outcome["state"], retry=True)
+            retry = controls.retry_for(wave.name, seen_retries[index])
+            if retry:
+                outcome = yield from run_wave(index, outcome["state"], retry=retry)
         if after_wave(outcome) == "cancelled":
             controls.cancelled = True
-    # A retry sent after a wave had ended: that wave's failed VMs go once more.
+    # A retry sent after a wave had ended: that wave's failed VMs (or the ones named) go once more.
     for index, outcome in sorted(results.items()):
-        late = controls.retries > seen_retries.get(index, 0)
-        if late and not cancelled() and outcome["outcome"] in ("completed_with_failures", "halted"):
-            yield from run_wave(index, outcome["state"], retry=True)
+        retry = controls.retry_for(prepared.waves[index].name, seen_retries.get(index, 0))
+        if retry and not cancelled() and outcome["outcome"] in ("completed_with_failures", "halted"):
+            yield from run_wave(index, outcome["state"], retry=retry)
     ordered = [results[i] for i in sorted(results)]
 
     # 6. Network cutover, in the plan's order.

@@ -44,7 +44,7 @@ class Controls:
     approved_all: bool = False
     approved_waves: set[str] = field(default_factory=set)
     cancelled: bool = False
-    retries: int = 0
+    retries: list[dict[str, str | None]] = field(default_factory=list)  # each retry's {wave, vm}
     by: str = ""
     seen: list[str] = field(default_factory=list)
     applied: set[tuple[str, int]] = field(default_factory=set)
@@ -83,9 +83,21 @@ class Controls:
             self.cancelled = True
             return True
         if name == "retry":
-            self.retries += 1
+            self.retries.append({"wave": body.get("wave") or None, "vm": body.get("vm") or None})
             return True
         return False
+
+    def retry_for(self, wave: str, since: int) -> list[str] | bool:
+        """What the retries sent after the first `since` ask of `wave`: True (all its failed VMs),
+        some VM names, or False (nothing)."""
+        names: list[str] = []
+        for request in self.retries[since:]:
+            if request["wave"] not in (None, wave):
+                continue
+            if request["vm"] is None:
+                return True
+            names.append(str(request["vm"]))
+        return names or False
 
     def approved(self, wave: str) -> bool:
         return self.approved_all or wave in self.approved_waves
@@ -99,7 +111,7 @@ def wave_input(
     *,
     approved: bool,
     state: dict[str, Any] | None = None,
-    retry: bool = False,
+    retry: list[str] | bool = False,
 ) -> dict[str, Any]:
     """The `migrate_wave` input: the plan, the wave's slice of the context, the run, the state."""
     data: dict[str, Any] = {
@@ -112,7 +124,7 @@ def wave_input(
     if state is not None:
         data["state"] = state
     if retry:
-        data["retry"] = True
+        data["retry"] = retry  # True: every failed VM; a list: those VMs
     return data
 
 

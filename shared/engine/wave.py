@@ -109,8 +109,13 @@ class WaveEngine:
         engine = cls(
             plan, prepared, spec, state, run=data["run"], tuning=tuning, approved=bool(data.get("approved"))
         )
-        if data.get("retry"):
+        retry = data.get("retry")
+        if retry is True:
             engine.retry_failed(None)
+        elif isinstance(retry, list):
+            for name in retry:
+                if name in engine._by_name:
+                    engine.retry_failed(engine._by_name[name])
         return engine
 
     def dump(self, data: dict[str, Any]) -> dict[str, Any]:

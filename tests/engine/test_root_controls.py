@@ -27,8 +27,12 @@ def test_approvals_cancels_and_retries_are_recorded_once() -> None:
     assert not controls.on_event("cancel", {"vm": "web-01", "request_id": "3"})  # a wave's business
     assert controls.on_event("cancel", {"request_id": "4"})
     assert controls.cancelled
-    assert controls.on_event("retry", {"request_id": "6"})
-    assert controls.retries == 1
+    assert controls.on_event("retry", {"wave": "db", "vm": "db-01", "request_id": "6"})
+    assert controls.retry_for("db", 0) == ["db-01"]
+    assert controls.retry_for("web", 0) is False
+    assert controls.on_event("retry", {"request_id": "7"})
+    assert controls.retry_for("web", 0) is True
+    assert controls.retry_for("web", 2) is False  # nothing sent since
     assert not controls.on_event("approve", {"network": "web", "request_id": "5"})  # the cutover's
 
 

@@ -266,3 +266,18 @@ def test_the_state_survives_continue_as_new() -> None:
     assert again.state == e.state
     assert WaveState.load(again.state.dump()) == e.state
     assert again.in_flight_ids() == e.in_flight_ids()
+
+
+def test_a_wave_run_again_for_a_retry_resets_only_the_vms_it_names() -> None:
+    plan = syn.plan(3, limits={"max_attempts": 1, "max_failures_per_wave": 5})
+    context = syn.prepared(plan)
+    e = syn.engine(plan, context)
+    syn.validate_all(e)
+    ids = syn.start_all(e)
+    syn.poll(e, [obs(mid, LOST, error="x") for mid in ids])
+    assert {vm.state for vm in e.state.vms} == {FAILED}
+    base = {"plan": plan.model_dump(mode="json"), "prepared": context.model_dump(mode="json"), "wave": 0}
+    again = WaveEngine.load({**base, "run": "run1", "state": e.state.dump(), "retry": ["vm-001"]})
+    assert [vm.state for vm in again.state.vms] == [FAILED, READY, FAILED]
+    everything = WaveEngine.load({**base, "run": "run1", "state": e.state.dump(), "retry": True})
+    assert {vm.state for vm in everything.state.vms} == {READY}
