@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS := .tools
 AZURITE := $(TOOLS)/node_modules/.bin/azurite
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: demo test lint typecheck check venv tools serve sandbox bench clean help infra-check
 
@@ -30,8 +31,8 @@ $(AZURITE):
 
 tools: $(AZURITE)  ## install Azurite (the Azure Storage emulator) from npm
 
-demo: venv  ## migrate the cross-region example plan on the sandbox, with a live display
-	$(PY) -m conductor demo
+demo: venv  ## migrate the cross-region example plan on the sandbox, with a live display (DEMO_ARGS=--help)
+	$(PY) -m conductor demo $(DEMO_ARGS)
 
 test: venv tools  ## run the whole test suite (what CI runs)
 	AZURITE_BIN=$(abspath $(AZURITE)) $(PY) -m pytest $(PYTEST_ARGS)
