@@ -6,8 +6,9 @@ writes `report.json`, `report.md` and `report.html` under the migration's id:
 
 * to the blob container named by REPORT_CONTAINER_URL (`https://<account>.blob.core.windows.net/reports`)
   with the app's identity (managed identity in Azure, `DefaultAzureCredential` elsewhere; the role
-  Storage Blob Data Contributor lets it create the container). In Azure, when the setting is absent,
-  the container `reports` of the app's own storage account (`AzureWebJobsStorage__accountName`) is used;
+  Storage Blob Data Contributor lets it create the container), TLS verified against the public roots
+  plus REPORT_CA_BUNDLE if set. In Azure, when the setting is absent, the container `reports` of the
+  app's own storage account (`AzureWebJobsStorage__accountName`) is used;
 * otherwise to the directory REPORT_DIR (default `./reports`), as `<dir>/<migration id>/report.*`.
 
 It returns `{"locations": [...], "totals": {...}}`. Writing is idempotent (same names, overwritten),
@@ -37,8 +38,9 @@ from shared.plan import MigrationPlan
 from shared.prepared import PreparedContext
 from shared.report import MigrationReport, render_html, render_json, render_markdown
 from shared.settings import is_loopback
+from shared.tls import combined_ca_bundle
 
-__all__ = ["ReportRequest", "ReportTarget", "bp", "report_target", "write_report"]
+__all__ = ["ReportRequest", "ReportTarget", "bp", "publish", "report_target", "write_report"]
 
 bp = df.Blueprint()
 log = logging.getLogger("hcx_conductor.report")
@@ -66,11 +68,12 @@ class ReportRequest(BaseModel):
 
 
 class ReportTarget(BaseModel):
-    """Where reports go: a blob container URL, or a local directory."""
+    """Where reports go: a blob container URL (and extra CAs to trust for it), or a local directory."""
 
     model_config = ConfigDict(frozen=True)
 
     container_url: str | None = None
+    ca_bundle: str | None = None
     directory: Path = Path(DEFAULT_DIR)
 
 
@@ -88,7 +91,7 @@ def report_target(environ: Mapping[str, str] | None = None) -> ReportTarget:
             raise SettingsError(
                 "REPORT_CONTAINER_URL: must not carry a SAS or credentials (the app's identity writes)"
             )
-        return ReportTarget(container_url=url)
+        return ReportTarget(container_url=url, ca_bundle=env.get("REPORT_CA_BUNDLE", "").strip() or None)
     return ReportTarget(directory=Path(env.get("REPORT_DIR", "").strip() or DEFAULT_DIR))
 
 
@@ -100,11 +103,14 @@ def _credential(environ: Mapping[str, str]) -> Any:
     return DefaultAzureCredential()
 
 
-def _to_container(url: str, prefix: str, files: dict[str, tuple[str, str]], credential: Any) -> list[str]:
+def _to_container(
+    url: str, prefix: str, files: dict[str, tuple[str, str]], credential: Any, ca_bundle: str | None
+) -> list[str]:
     from azure.core.exceptions import ResourceExistsError
     from azure.storage.blob import ContainerClient, ContentSettings
 
-    container = ContainerClient.from_container_url(url, credential=credential)
+    verify = combined_ca_bundle(ca_bundle)  # TLS always verified: public roots, plus extra CAs if any
+    container = ContainerClient.from_container_url(url, credential=credential, connection_verify=verify)
     with container:
         with contextlib.suppress(ResourceExistsError):  # it exists: the usual case
             container.create_container()
@@ -138,6 +144,15 @@ def render(report: MigrationReport) -> dict[str, tuple[str, str]]:
     return {name: (kind, renderer(report)) for name, (kind, renderer) in FILES.items()}
 
 
+def publish(report: MigrationReport, target: ReportTarget, credential: Any = None) -> list[str]:
+    """Write the report's three files where `target` says; their locations (URLs or paths)."""
+    files = render(report)
+    if target.container_url:
+        credential = credential or _credential(os.environ)
+        return _to_container(target.container_url, report.plan_id, files, credential, target.ca_bundle)
+    return _to_directory(target.directory, report.plan_id, files)
+
+
 @bp.activity_trigger(input_name="payload")
 def write_report(payload: dict[str, Any]) -> dict[str, Any]:
     request = ReportRequest.model_validate(payload)
@@ -153,12 +168,7 @@ def write_report(payload: dict[str, Any]) -> dict[str, Any]:
         findings=request.findings,
         generated=request.ended,
     )
-    files = render(report)
-    target = report_target()
-    if target.container_url:
-        locations = _to_container(target.container_url, plan.id, files, _credential(os.environ))
-    else:
-        locations = _to_directory(target.directory, plan.id, files)
+    locations = publish(report, report_target())
     log.info("migration %s: report written to %s", plan.id, ", ".join(locations))
     totals = report.totals
     return {
