@@ -18,10 +18,11 @@ buffered event to later waits of the same name). Several waits per event name st
 generation's first yield, so events that arrive together are each captured; a repeated delivery is
 dropped by its `request_id`.
 
-Input (plain JSON, no secrets): {plan, prepared (the wave's slice), wave, run, approved?, retry?,
-tuning?, state?}. Output: `WaveEngine.finish()`: the outcome and the compact state (the report's
-source). Activities that fail after their retries are counted and tried again at the next step; a
-notification never stops the wave.
+Input (plain JSON, no secrets; `shared.engine.root.wave_input`): {plan, prepared (the wave's slice),
+wave (its index), run (tags this run's migrations), approved?, retry? (true, or VM names), tuning?,
+state? (a previous run's compact state)}. Output: `WaveEngine.finish()`: the outcome and the compact
+state (the report's source). Activities that fail after their retries are counted and tried again
+at the next step; a notification never stops the wave.
 """
 
 from __future__ import annotations

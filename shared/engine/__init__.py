@@ -11,7 +11,9 @@
 Modules: `state` (the compact per-VM rows), `spec` (a wave's static facts and the engine's tuning),
 `observe` (HCX query items -> observations), `admission` (limits and meshes), `cadence` (when to poll),
 `approval` (when to ask, what a timeout does), `wave` (the engine), `status` (custom status within
-16 KB), `report` (the migration report), `payloads` (activity payloads, attempt tags), `errors`.
+16 KB), `report` (the migration report), `payloads` (activity payloads, attempt tags), `cutover`
+(network cutover's decisions and state), `root` (the root orchestrator's side: operator controls,
+wave inputs, outcomes), `errors`.
 No module here talks to HCX, ARM, storage or the clock; the orchestrators and activities do.
 docs/engine.md describes how a wave runs.
 """
