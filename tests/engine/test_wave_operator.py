@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.engine.rig import Rig
@@ -138,3 +139,33 @@ def test_cancel_in_mid_wave_stops_all_but_what_is_switching_over(tmp_path: Path)
         for migration in rig.hcx()["migrations"]:
             expected = "MIGRATION_COMPLETE" if migration["vm"] == moving else "MIGRATION_CANCELLED"
             assert migration["state"] == expected
+
+
+def test_events_that_arrive_together_are_each_applied_once(tmp_path: Path) -> None:
+    with Rig.open(tmp_path, auto_advance=False) as rig:
+        rig.prepare(
+            [{"name": "mixed", "vms": ["web-01", "web-02", "app-01", "db-01"]}],
+            limits={"max_concurrent_migrations": 1},
+        )
+        instance = rig.start_wave()
+        rig.run()
+        # Three events queued while the wave sleeps: two VMs cancelled, one of them sent twice.
+        url = f"{rig.runtime.durable_base_url}/instances/{instance}/raiseEvent/cancel"
+        for body in (
+            {"vm": "web-01", "request_id": "a"},
+            {"vm": "web-02", "request_id": "b"},
+            {"vm": "web-01", "request_id": "a"},
+        ):
+            assert httpx.post(url, json=body, timeout=30).status_code == 202
+        rig.run()
+        advance_until(
+            rig, lambda: rig.status(instance)["runtimeStatus"] == "Completed", timedelta(minutes=10)
+        )
+        custom = rig.custom(instance)
+        output = rig.status(instance)["output"]
+    states = {name: row[0] for name, row in custom["vms"].items()}
+    assert (states["web-01"], states["web-02"]) == ("cancelled", "cancelled")
+    assert (states["app-01"], states["db-01"]) == ("migrated", "migrated")
+    timeline = [text for _, text in output["state"]["timeline"]]
+    assert timeline.count("cancel requested for web-01") == 1  # the repeated delivery was dropped
+    assert timeline.count("cancel requested for web-02") == 1
