@@ -197,7 +197,8 @@ def stack_factory(tmp_path: Path) -> Factory:
         clock = VirtualClock(world.start, auto_advance=auto_advance)
         state = tmp_path / f"state-{next(counter)}.sqlite"
         with Sandbox(world, clock=clock) as sb:
-            app_settings = {**sb.app_settings(), **(settings or {})}
+            # Reports land in the test's own directory, never in the working tree.
+            app_settings = {**sb.app_settings(), "REPORT_DIR": str(tmp_path / "reports"), **(settings or {})}
             with LocalRuntime(
                 function_app.app,
                 state,

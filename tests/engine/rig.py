@@ -59,7 +59,8 @@ class Rig:
         _clients.cache.clear()
         try:
             with Sandbox(scenario, clock=clock) as sb:
-                settings = sb.app_settings()
+                # Reports land in the test's own directory, never in the working tree.
+                settings = {**sb.app_settings(), "REPORT_DIR": str(tmp_path / "reports")}
                 with LocalRuntime(
                     app(),
                     tmp_path / "state.sqlite",

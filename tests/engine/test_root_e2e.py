@@ -5,7 +5,6 @@ report; approve, retry and cancel reach it through their endpoints; the status d
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -65,7 +64,6 @@ def wave_of(view: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_a_plan_runs_its_waves_cutover_and_report_over_http(tmp_path: Path) -> None:
     with Rig.open(tmp_path) as rig:
-        os.environ["REPORT_DIR"] = str(tmp_path / "reports")
         submit(
             rig,
             [
@@ -139,7 +137,6 @@ def test_retry_runs_a_halted_wave_again(tmp_path: Path) -> None:
 
 def test_cancel_over_http_ends_the_migration_cancelled_with_a_report(tmp_path: Path) -> None:
     with Rig.open(tmp_path, auto_advance=False) as rig:
-        os.environ["REPORT_DIR"] = str(tmp_path / "reports")
         submit(rig, [{"name": "web", "vms": ["web-01", "web-02"]}, {"name": "db", "vms": ["db-01"]}])
         drive(rig, lambda v: wave_of(v, "web").get("state") == "transferring", step=timedelta(minutes=1))
         answer = api(rig, "POST", f"migrations/{PLAN_ID}/cancel", {})
