@@ -10,7 +10,8 @@ Each takes one `shared.engine` payload (validated first), logs in through `activ
   Durable retry); only the items without one are started, in ONE start call, never retried by the
   client. → `[{migration_id, group, adopted, errors, warnings}, ...]`.
 * `query_migrations(QueryRequest)`: ONE progress query for every migration of the wave in flight →
-  `[Observation.row() | None, ...]` in the order of the ids.
+  `{"at": epoch s of HCX's answer | None, "rows": [Observation.row() | None, ...]}` in the order of
+  the ids.
 * `cancel_migrations(CancelRequest)`: ONE cancel call → `{"refused": message | None}`; HCX refuses a
   migration already switching over, which then ends as it ends.
 * `reschedule_switchover(RescheduleRequest)`: one schedule call per migration group → `{"refused":
@@ -158,14 +159,19 @@ def start_migrations(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @bp.activity_trigger(input_name="payload")
-def query_migrations(payload: dict[str, Any]) -> list[list[Any] | None]:
+def query_migrations(payload: dict[str, Any]) -> dict[str, Any]:
     request = QueryRequest.model_validate(payload)
     if not request.migration_ids:
-        return []
+        return {"at": None, "rows": []}
     with _client(request.target) as hcx:
         found = {m.migration_id: m for m in hcx.query_migrations(migration_ids=request.migration_ids)}
-    # One row per requested id, in its order (None: HCX did not return it).
-    return [observe(found[mid]).row() if mid in found else None for mid in request.migration_ids]
+        at = hcx.server_time
+    # One row per requested id, in its order (None: HCX did not return it); `at` is when HCX measured
+    # the progress (its `Date`), so throughput is timed by HCX and not by when this activity ran.
+    return {
+        "at": at.timestamp() if at is not None else None,
+        "rows": [observe(found[mid]).row() if mid in found else None for mid in request.migration_ids],
+    }
 
 
 @bp.activity_trigger(input_name="payload")

@@ -170,7 +170,8 @@ class WaveRun:
         if results is not None:
             answers = iter(results)
             if ids:
-                e.on_polled(ids, next(answers), self.now)
+                polled = next(answers)
+                e.on_polled(ids, polled["rows"], self.now, measured_at=polled["at"])
             if checks:
                 e.on_verified(checks, next(answers), self.now)
         # 2. The last migrations finished: verify them now rather than after another poll.

@@ -25,7 +25,7 @@ from typing import Any
 from runtime.clock import Clock
 from sandbox.avs import ArmBackend
 from sandbox.avs import create_app as create_arm_app
-from sandbox.core.faults import FaultPlan, counting_middleware, fault_middleware
+from sandbox.core.faults import FaultPlan, clock_middleware, counting_middleware, fault_middleware
 from sandbox.core.introspection import introspection_routes, stats_snapshot
 from sandbox.core.scenario import Scenario
 from sandbox.core.server import ServerThread
@@ -136,8 +136,13 @@ class Sandbox:
         return Path(self._tmp.name)
 
     def _middlewares(self, server: str) -> list[Any]:
-        # Counting outermost, so a request answered by a fault is still counted.
-        return [counting_middleware(self.world, server), fault_middleware(self.world, self.faults, server)]
+        # Counting outermost, so a request answered by a fault is still counted; every answer, faults
+        # included, carries the simulated time in `Date`.
+        return [
+            counting_middleware(self.world, server),
+            clock_middleware(self.world),
+            fault_middleware(self.world, self.faults, server),
+        ]
 
     # -- addresses ---------------------------------------------------------------------------------
 

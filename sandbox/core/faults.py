@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -172,6 +173,25 @@ def fault_middleware(world: World, plan: FaultPlan, server: str) -> Any:
         return web.json_response(_error_body(server, rule), status=rule.status, headers=headers)
 
     return faults
+
+
+def clock_middleware(world: World) -> Any:
+    """Middleware stamping every answer's `Date` with the simulated clock, as a real server stamps its
+    own: clients that time progress by the server's answer (the wave engine's throughput) see
+    simulated time, not the wall clock of the process the sandbox happens to run in."""
+
+    @web.middleware
+    async def stamp(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Taken on arrival, when the simulator catches its state up to the clock: on a clock running
+        # thousands of times faster than wall time, the milliseconds spent rendering a large answer
+        # would otherwise add simulated minutes the answer's figures never saw.
+        # A simulator that knows exactly when it computed its answer has stamped it already.
+        arrived = world.now()
+        response = await handler(request)
+        response.headers.setdefault("Date", format_datetime(arrived, usegmt=True))
+        return response
+
+    return stamp
 
 
 def counting_middleware(world: World, server: str) -> Any:

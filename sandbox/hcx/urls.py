@@ -11,6 +11,7 @@ on every route but `sessions`). This module depends on aiohttp and the HCX packa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
@@ -87,7 +88,16 @@ def _middlewares(backend: HcxBackend) -> list[Any]:
             request[USER] = backend.authenticate(request.headers.get(TOKEN_HEADER))
         return await handler(request)
 
-    return [render_errors, require_hcx, authenticate]
+    @web.middleware
+    async def stamp_date(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # `Date` is the simulated instant the backend caught up to for this answer (handlers never
+        # await between the backend call and returning), so progress figures and their time agree
+        # exactly even when the request waited behind others on a fast clock.
+        response = await handler(request)
+        response.headers["Date"] = format_datetime(backend.at(backend.now), usegmt=True)
+        return response
+
+    return [render_errors, stamp_date, require_hcx, authenticate]
 
 
 def create_app(backend: HcxBackend, middlewares: Sequence[Any] = ()) -> web.Application:

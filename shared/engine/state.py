@@ -162,7 +162,7 @@ class WaveState:
     approval_outcome: str = ""  # approved | proceeded | skipped | cancelled
     halted: bool = False  # failures went over the wave's limit
     cancel: str = ""  # "", "wave" (this wave only) or "migration" (everything)
-    last_poll: int = 0
+    last_poll: float = 0  # when HCX answered the last progress query (its Date, else ours)
     last_bytes: int = 0  # bytes moved by every attempt at the last poll (for throughput)
     throughput: list[list[float]] = field(default_factory=list)  # [epoch s, Gbps, in flight]
     timeline: list[list[Any]] = field(default_factory=list)  # [epoch s, text]

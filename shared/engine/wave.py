@@ -62,6 +62,9 @@ __all__ = ["CANCEL_WANTED", "WaveEngine"]
 
 CANCEL_WANTED = 8  # VmRow flag: stop this VM's migration if it has not switched over
 SEEN_KEPT = 64  # operator request ids remembered, to drop duplicate deliveries of one event
+# Throughput is bytes over time between two HCX answers; spans this short would let a second of clock
+# granularity or scheduling jitter read as a burst the interconnect never carried.
+THROUGHPUT_WINDOW_S = 600
 
 
 class WaveEngine:
@@ -217,8 +220,11 @@ class WaveEngine:
     def in_flight_ids(self) -> list[str]:
         return [vm.ids[-1] for vm in self.state.vms if vm.state in ACTIVE and vm.ids]
 
-    def on_polled(self, ids: list[str], rows: list[list[Any] | None], now: datetime) -> None:
-        """Apply one progress query: `rows[k]` is `Observation.row()` for `ids[k]`, or None (not found)."""
+    def on_polled(
+        self, ids: list[str], rows: list[list[Any] | None], now: datetime, measured_at: float | None = None
+    ) -> None:
+        """Apply one progress query: `rows[k]` is `Observation.row()` for `ids[k]`, or None (not found).
+        `measured_at` (epoch s) is when HCX answered; throughput is timed by it when it is known."""
         for mid, row in zip(ids, rows, strict=True):
             i = self._by_id.get(mid)
             if i is None or row is None:
@@ -251,15 +257,16 @@ class WaveEngine:
                 if obs.phase in (WAITING, SWITCHOVER):
                     vm.t_xfer = vm.t_xfer or epoch(now)
                 vm.state = obs.phase
-        self._sample(now)
+        self._sample(measured_at or epoch(now))
         self.state.polls += 1
         self._check_halt(now)
 
-    def _sample(self, now: datetime) -> None:
+    def _sample(self, t: float) -> None:
         s = self.state
         moved = sum(vm.bytes for vm in s.vms)
-        t = epoch(now)
-        if s.last_poll and t > s.last_poll:
+        if s.last_poll and t - s.last_poll < THROUGHPUT_WINDOW_S:
+            return  # too short a span to time: keep counting from the last sample
+        if s.last_poll:
             gbps = max(0.0, (moved - s.last_bytes) * 8 / 1e9 / (t - s.last_poll))
             active = sum(1 for vm in s.vms if vm.state in ACTIVE)
             s.throughput.append([t, round(gbps, 3), active])

@@ -125,6 +125,11 @@ class HcxClient:
     def logins(self) -> int:
         return self._session.logins
 
+    @property
+    def server_time(self) -> datetime | None:
+        """The manager's clock (HTTP `Date`) at the last successful answer to this thread."""
+        return self._session.server_time
+
     def __repr__(self) -> str:
         return f"HcxClient(url={self.url!r}, user={self.username!r})"
 

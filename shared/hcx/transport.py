@@ -23,8 +23,10 @@ from __future__ import annotations
 import logging
 import random
 import ssl
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -90,6 +92,15 @@ def _retry_after(response: httpx.Response) -> float | None:
             return None
 
 
+def _server_time(response: httpx.Response) -> datetime | None:
+    """The manager's clock when it answered (HTTP `Date`), or None when absent or unreadable."""
+    value = response.headers.get("date")
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -122,9 +133,19 @@ class HcxSession:
         self._token: str | None = None
         self._secrets: set[str] = {password}
         self.logins = 0  # how many times this session logged in (for tests and diagnostics)
+        # The manager's clock at this thread's last successful answer: progress is timed by when HCX
+        # measured it, not by when the caller happened to look. Per thread, because activities share
+        # a cached session and another thread's later answer must not re-date this one's figures.
+        self._answered = threading.local()
 
     def __repr__(self) -> str:
         return f"HcxSession(url={self.url!r}, user={self.username!r})"
+
+    @property
+    def server_time(self) -> datetime | None:
+        """HCX's `Date` on the last successful answer this thread received, if it sent one."""
+        at: datetime | None = getattr(self._answered, "at", None)
+        return at
 
     # --- lifecycle ---
 
@@ -218,6 +239,7 @@ class HcxSession:
                 relogged = True
                 continue
             if response.status_code in ok:
+                self._answered.at = _server_time(response)
                 return _json(response) if response.content else None
             raise self._error(response)
 

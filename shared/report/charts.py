@@ -199,6 +199,9 @@ def _nice_max(value: float) -> float:
     return value
 
 
+_LABEL_CHAR_PX = 6.5  # average width of a character of the wave labels (11 px sans-serif)
+
+
 def throughput(report: MigrationReport) -> str:
     samples = sorted(report.throughput, key=lambda s: s.at)
     span = _span(report)
@@ -221,11 +224,20 @@ def throughput(report: MigrationReport) -> str:
         for v in [y_max * k / 5 for k in range(6)]
     ]
     parts += [_text(x, height - 10, label, "tick", "middle") for x, label in ax.ticks()]
+    # Waves that start close together would print their names over each other: each label takes the
+    # first of two rows where it fits, and a name that fits in neither stays in the marker's tooltip.
+    row_ends = [float("-inf"), float("-inf")]
     for wave in report.waves:
         if wave.started_at:
             x = ax.x(wave.started_at)
-            parts.append(f'<line class="wave-mark" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 8}" y2="{base}"/>')
-            parts.append(_text(x + 4, top - 10 + 8, wave.name, "wave-mark-label"))
+            parts.append(
+                f'<line class="wave-mark" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 8}" y2="{base}">'
+                f"<title>{escape(wave.name)} starts {escape(time_text(wave.started_at))}</title></line>"
+            )
+            row = next((r for r, end in enumerate(row_ends) if x + 4 >= end), None)
+            if row is not None:
+                parts.append(_text(x + 4, top - 2 + 11 * row, wave.name, "wave-mark-label"))
+                row_ends[row] = x + 4 + _LABEL_CHAR_PX * len(wave.name) + 6
     parts.append(f'<polygon class="area" points="{area}"/>')
     parts.append(f'<polyline class="line" points="{points}"/>')
     if report.capacity_gbps:
