@@ -297,6 +297,9 @@ def test_ctrl_c_stops_watching_without_a_traceback_and_the_migration_goes_on(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # A CI job started in the background inherits SIGINT ignored, and Python then keeps it
+            # ignored; a person's terminal delivers it, which is what this test is about.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 30
         assert watcher.stdout is not None
