@@ -72,7 +72,7 @@ DEFAULT_PLANS_CONTAINER = "plans"
 ACTIVE_STATUSES = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
 # Root phases that mean "finished well": re-sending the same plan returns the instance instead of
 # re-running it. Any other end (blocked, failed, cancelled) is re-run by the same plan.
-SUCCESSFUL_PHASES = frozenset({"prepared", "completed"})
+SUCCESSFUL_PHASES = frozenset({"completed"})
 
 Source = Literal["http", "queue", "eventgrid"]
 

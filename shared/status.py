@@ -66,7 +66,7 @@ PHASES = (
 )
 # Phases the prepare child reports; the root shows them while it waits on the child.
 PREPARE_PHASES = frozenset({"preflight", "pairing", "service_mesh", "network_extension"})
-DONE_PHASES = frozenset({"prepared", "completed", "blocked", "failed", "cancelled"})
+DONE_PHASES = frozenset({"completed", "blocked", "failed", "cancelled"})
 # Custom status is stored with the instance and read on every status call: keep it small.
 MAX_STATUS_FINDINGS = 50
 # What a wave child's custom status may carry into the view (design_orchestration.md, wave child).
