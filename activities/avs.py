@@ -24,6 +24,8 @@ ones raise so the orchestrator retries. This module depends on azure-mgmt-avs an
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any, Literal
 
@@ -83,6 +85,26 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+# Provisioning states that end an ARM operation badly; anything unknown is still running.
+_ENDED_BADLY = ("failed", "canceled", "cancelled")
+
+
+def _leaf(path: str) -> str:
+    """The last segment of a gateway path or id (`/infra/tier-1s/tnt-t1` → `tnt-t1`)."""
+    return path.rstrip("/").split("/")[-1]
+
+
+@contextmanager
+def _arm_for(cloud_id: str) -> Iterator[tuple[Any, Any]]:
+    """(parsed cloud id, AVS client for its subscription), closed when the block ends."""
+    ref = parse_private_cloud_id(cloud_id)
+    client = _clients.arm(_clients.settings(), cloud_id)
+    try:
+        yield ref, client
+    finally:
+        client.close()
+
+
 def _arm_message(exc: HttpResponseError) -> str:
     error = exc.error
     if error is not None and error.message:
@@ -97,10 +119,7 @@ def _arm_message(exc: HttpResponseError) -> str:
 def get_cloud_facts(payload: dict[str, Any]) -> dict[str, Any]:
     """`{"facts": CloudFacts, "gateways": [Tier-1 names]}`, or `{"finding": ...}` when it is not there."""
     request = CloudRef.model_validate(payload)
-    ref = parse_private_cloud_id(request.cloud_id)
-    config = _clients.settings()
-    client = _clients.arm(config, request.cloud_id)
-    try:
+    with _arm_for(request.cloud_id) as (ref, client):
         try:
             facts = private_cloud_facts(client, ref)
         except (ResourceNotFoundError, ClientAuthenticationError) as exc:
@@ -128,8 +147,6 @@ def get_cloud_facts(payload: dict[str, Any]) -> dict[str, Any]:
             props = gateway.properties
             gateways.append((props.display_name if props is not None else None) or gateway.name or "")
         return {"facts": facts.model_dump(mode="json"), "gateways": [g for g in gateways if g]}
-    finally:
-        client.close()
 
 
 # --- the HCX add-on --------------------------------------------------------------------------------
@@ -147,9 +164,7 @@ def _hcx_addon(client: Any, ref: Any) -> Any | None:
 def ensure_hcx_addon(payload: dict[str, Any]) -> dict[str, Any]:
     """Start installing the HCX add-on unless one exists; never waits for the installation."""
     request = CloudRef.model_validate(payload)
-    ref = parse_private_cloud_id(request.cloud_id)
-    client = _clients.arm(_clients.settings(), request.cloud_id)
-    try:
+    with _arm_for(request.cloud_id) as (ref, client):
         existing = _hcx_addon(client, ref)
         if existing is not None:
             return {"started": False, "state": _text(existing.properties.provisioning_state)}
@@ -169,25 +184,18 @@ def ensure_hcx_addon(payload: dict[str, Any]) -> dict[str, Any]:
             raise
         log.info("started installing the HCX add-on on %s", ref.id)
         return {"started": True, "state": "Building"}
-    finally:
-        client.close()
 
 
 @bp.activity_trigger(input_name="payload")
 def check_hcx_addon(payload: dict[str, Any]) -> dict[str, Any]:
     """`{"state": provisioningState, "done": bool, "failed": bool}` of the HCX add-on."""
     request = CloudRef.model_validate(payload)
-    ref = parse_private_cloud_id(request.cloud_id)
-    client = _clients.arm(_clients.settings(), request.cloud_id)
-    try:
+    with _arm_for(request.cloud_id) as (ref, client):
         addon = _hcx_addon(client, ref)
-    finally:
-        client.close()
     if addon is None:
         return {"state": "Missing", "done": False, "failed": True}
     state = _text(addon.properties.provisioning_state) or "Unknown"
-    # Failed, Canceled and Cancelled end an installation badly; anything unknown is still running.
-    failed = state.lower() in ("failed", "canceled", "cancelled")
+    failed = state.lower() in _ENDED_BADLY
     return {"state": state, "done": state.lower() == "succeeded", "failed": failed}
 
 
@@ -218,7 +226,7 @@ def _global_reach(client: Any, source: Any, destination_circuit: str | None) -> 
             continue
         provisioning = _text(props.provisioning_state).lower()
         status = _text(props.circuit_connection_status).lower()
-        if provisioning in ("failed", "canceled", "cancelled"):
+        if provisioning in _ENDED_BADLY:
             return "failed", connection.id or ""
         if status == "connected":
             return "connected", connection.id or ""
@@ -230,15 +238,11 @@ def _global_reach(client: Any, source: Any, destination_circuit: str | None) -> 
 def check_connectivity(payload: dict[str, Any]) -> dict[str, Any]:
     """`{"state": connected|pending|missing|failed, "resource"}` of the link between the clouds."""
     request = ConnectivityRequest.model_validate(payload)
-    source = parse_private_cloud_id(request.source)
-    client = _clients.arm(_clients.settings(), request.source)
-    try:
+    with _arm_for(request.source) as (source, client):
         if request.mode == "interconnect":
             state, resource = _interconnect(client, source, request.destination)
         else:
             state, resource = _global_reach(client, source, request.destination_circuit)
-    finally:
-        client.close()
     return {"state": state, "resource": resource}
 
 
@@ -308,7 +312,7 @@ def _global_reach_step(
             return {"state": "authorizing", "resource": f"{destination.id}/authorizations/{request.name}"}
         props = authorization.properties
         provisioning = _text(props.provisioning_state).lower() if props is not None else ""
-        if provisioning in ("failed", "canceled", "cancelled"):
+        if provisioning in _ENDED_BADLY:
             return {
                 "state": "failed",
                 "resource": authorization.id or "",
@@ -344,12 +348,10 @@ def _gateway_path(name: str) -> str:
 def connect_segment_to_gateway(payload: dict[str, Any]) -> dict[str, Any]:
     """Attach a destination segment to a Tier-1 gateway (PATCH connectedGateway), unless it is."""
     request = SegmentRequest.model_validate(payload)
-    ref = parse_private_cloud_id(request.cloud_id)
-    client = _clients.arm(_clients.settings(), request.cloud_id)
-    try:
+    with _arm_for(request.cloud_id) as (ref, client):
         segment = client.workload_networks.get_segment(ref.resource_group, ref.name, request.segment)
         current = segment.properties.connected_gateway if segment.properties is not None else None
-        if current and current.rstrip("/").split("/")[-1] == request.gateway.rstrip("/").split("/")[-1]:
+        if current and _leaf(current) == _leaf(request.gateway):
             return {"started": False, "connected_gateway": current}
         body = models.WorkloadNetworkSegment(
             properties=models.WorkloadNetworkSegmentProperties(
@@ -360,24 +362,17 @@ def connect_segment_to_gateway(payload: dict[str, Any]) -> dict[str, Any]:
             ref.resource_group, ref.name, request.segment, body, polling=False
         )
         return {"started": True, "connected_gateway": _gateway_path(request.gateway)}
-    finally:
-        client.close()
 
 
 @bp.activity_trigger(input_name="payload")
 def check_segment(payload: dict[str, Any]) -> dict[str, Any]:
     """`{"connected_gateway", "state", "done"}` of a destination segment."""
     request = SegmentRequest.model_validate(payload)
-    ref = parse_private_cloud_id(request.cloud_id)
-    client = _clients.arm(_clients.settings(), request.cloud_id)
-    try:
+    with _arm_for(request.cloud_id) as (ref, client):
         segment = client.workload_networks.get_segment(ref.resource_group, ref.name, request.segment)
-    finally:
-        client.close()
     props = segment.properties
     gateway = props.connected_gateway if props is not None else None
     state = _text(props.provisioning_state) if props is not None else ""
-    wanted = request.gateway.rstrip("/").split("/")[-1]
-    attached = (gateway or "").rstrip("/").split("/")[-1]
-    done = bool(gateway) and attached == wanted and state.lower() in ("", "succeeded")
+    attached = bool(gateway) and _leaf(gateway or "") == _leaf(request.gateway)
+    done = attached and state.lower() in ("", "succeeded")
     return {"connected_gateway": gateway, "state": state, "done": done}
