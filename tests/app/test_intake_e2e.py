@@ -26,8 +26,8 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueClient
 
-from tests.app.azurite import azurite
 from tests.app.conftest import Factory, Stack, plan, scenario
+from tests.azurite import azurite
 
 pytestmark = pytest.mark.azurite
 
@@ -37,7 +37,7 @@ NOTIFY = {"aeg-event-type": "Notification"}
 
 @pytest.fixture
 def storage(tmp_path: Path) -> Iterator[str]:
-    with azurite(tmp_path / "azurite") as connection:
+    with azurite(tmp_path / "azurite", ("blob", "queue")) as connection:
         yield connection
 
 

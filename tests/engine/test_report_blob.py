@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,12 +23,10 @@ from azure.storage.blob import ContainerClient
 from activities.report import publish, report_target
 from sandbox.core.tls import SandboxCA
 from shared.engine import build_report
+from tests.azurite import azurite_endpoints
 from tests.engine import synthetic as syn
-from tests.runtime.azurite import azurite_queue_binary
 
 pytestmark = pytest.mark.azurite
-
-_LISTENING = re.compile(r"Blob service (?:is )?successfully listens on (https://\S+)")
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -62,46 +58,12 @@ def azurite_blob_https(workdir: Path) -> Iterator[tuple[str, str]]:
     (workdir / "cert.pem").write_text(cert.pem)
     (workdir / "key.pem").write_text(cert.key_pem)
     (workdir / "ca.pem").write_text(ca.certificate.pem)
-    binary = str(Path(azurite_queue_binary()).with_name("azurite-blob"))
-    process = subprocess.Popen(
-        [
-            binary,
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            "0",
-            "--inMemoryPersistence",
-            "--disableTelemetry",
-            "--skipApiVersionCheck",
-            "--oauth",
-            "basic",
-            "--cert",
-            str(workdir / "cert.pem"),
-            "--key",
-            str(workdir / "key.pem"),
-        ],
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        endpoint, seen = None, []
-        deadline = time.monotonic() + 60
-        assert process.stdout is not None
-        while time.monotonic() < deadline and endpoint is None:
-            line = process.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            if match := _LISTENING.search(line):
-                endpoint = match.group(1).rstrip("/")
-        if endpoint is None:
-            pytest.fail("Azurite's blob service did not start: " + "".join(seen)[-2000:])
-        yield endpoint, str(workdir / "ca.pem")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with azurite_endpoints(
+        workdir,
+        ("blob",),
+        *("--oauth", "basic", "--cert", str(workdir / "cert.pem"), "--key", str(workdir / "key.pem")),
+    ) as endpoints:
+        yield endpoints["blob"], str(workdir / "ca.pem")
 
 
 def test_the_report_is_written_to_the_container_with_the_apps_identity(tmp_path: Path) -> None:

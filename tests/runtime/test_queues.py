@@ -16,7 +16,7 @@ from azure.storage.queue import QueueClient
 
 from runtime import LocalRuntime
 from tests.apps.triggers_app import build_app
-from tests.runtime.azurite import azurite_queue
+from tests.azurite import azurite
 
 pytestmark = pytest.mark.azurite
 
@@ -25,7 +25,7 @@ FAST_QUEUES = {"extensions": {"queues": {"maxPollingInterval": "00:00:00.200", "
 
 @pytest.fixture
 def connection(tmp_path: Path) -> Iterator[str]:
-    with azurite_queue(tmp_path / "azurite") as connection_string:
+    with azurite(tmp_path / "azurite", ("queue",)) as connection_string:
         yield connection_string
 
 
