@@ -9,9 +9,7 @@ are reused by later sandboxes.
 
 from __future__ import annotations
 
-import copy
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -27,6 +25,7 @@ import yaml
 from runtime import LocalRuntime, VirtualClock
 from sandbox import Sandbox
 from sandbox.core.scenario import Scenario, parse_scenario
+from tests.fixtures import merge
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "examples" / "scenarios"
@@ -45,16 +44,6 @@ FAST_QUEUES = {
         "durableTask": {"hubName": "HcxConductor", "maxConcurrentActivityFunctions": 8},
     },
 }
-
-
-def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def scenario(name: str, **overrides: Any) -> Scenario:
@@ -157,24 +146,6 @@ class Stack:
 
     def state_bytes(self) -> bytes:
         return b"".join(p.read_bytes() for p in self.state.parent.glob(self.state.name + "*"))
-
-
-@pytest.fixture(autouse=True)
-def clean_environ() -> Iterator[None]:
-    """LocalRuntime writes its settings into os.environ; put it back as it was."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-@pytest.fixture(autouse=True)
-def fresh_client_cache() -> Iterator[None]:
-    from activities import _clients
-
-    _clients.cache.clear()
-    yield
-    _clients.cache.clear()
 
 
 Factory = Callable[..., AbstractContextManager[Stack]]

@@ -130,20 +130,6 @@ class AppStack:
             time.sleep(0.05)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_process_state() -> Iterator[None]:
-    """The runtime writes settings into os.environ, and activities cache HCX clients per process
-    (ports are reused by later sandboxes): put both back as they were."""
-    from activities import _clients
-
-    saved = dict(os.environ)
-    _clients.cache.clear()
-    yield
-    _clients.cache.clear()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
 @pytest.fixture
 def app_stack(tmp_path: Path) -> Callable[..., AbstractContextManager[AppStack]]:
     """`with app_stack("same-region") as stack:` — a fresh sandbox and runtime; `auto_advance` jumps

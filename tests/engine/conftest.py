@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -10,15 +9,6 @@ import pytest
 from runtime.clock import VirtualClock
 from sandbox import Sandbox
 from tests.engine import world
-
-
-@pytest.fixture(autouse=True)
-def clean_environ() -> Iterator[None]:
-    """Keep os.environ as it was: the local runtime writes its settings into the environment."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ placement and network targets. Everything is fresh per call; nothing is shared b
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ from shared.prepared import (
     SitePairingRef,
 )
 from shared.settings import Settings, load_settings
+from tests.fixtures import merge
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -89,16 +89,6 @@ BASE: dict[str, Any] = {
 }
 
 NETWORKS = {"web": "10.1.1.1/24", "app": "10.1.2.1/24", "db": "10.1.3.1/24"}
-
-
-def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def scenario(**overrides: Any) -> Scenario:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,15 +10,6 @@ import pytest
 
 from runtime import LocalRuntime, VirtualClock
 from tests.apps.durable_app import Journal, build_app
-
-
-@pytest.fixture(autouse=True)
-def clean_environ() -> Iterator[None]:
-    """Keep os.environ as it was: LocalRuntime applies its settings to the process environment."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture

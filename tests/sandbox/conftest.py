@@ -7,8 +7,6 @@ sandbox on new ephemeral ports. The contract-tier clients are the real ones: azu
 
 from __future__ import annotations
 
-import copy
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +20,7 @@ from sandbox.avs import ArmBackend
 from sandbox.core.scenario import Scenario, parse_scenario
 from sandbox.core.world import World
 from sandbox.sandbox import Sandbox
+from tests.fixtures import merge
 
 # Two small Gen 1 clouds in one region; tests merge overrides into a copy.
 BASE: dict[str, Any] = {
@@ -56,16 +55,6 @@ BASE: dict[str, Any] = {
 }
 
 
-def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 class StaticToken:
     """A credential that always returns the sandbox's static token (never a real credential)."""
 
@@ -87,15 +76,6 @@ def avs_client_for(sb: Sandbox, *, token: str | None = None, **kwargs: Any) -> A
         connection_verify=sb.ca_path,
         **options,
     )
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment() -> Iterator[None]:
-    """Nothing a test sets in os.environ (REQUESTS_CA_BUNDLE, app settings) leaks into the next."""
-    saved = dict(os.environ)
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import yaml
 
 from sandbox.core.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from sandbox.core.world import World
-from tests.sandbox.conftest import BASE, merge
+from tests.fixtures import merge
+from tests.sandbox.conftest import BASE
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "scenarios"
 

@@ -8,7 +8,6 @@ manager's certificate) to the Sandbox's HCX servers on 127.0.0.1 ephemeral ports
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +24,7 @@ from sandbox.core.world import SIDES, Side, World
 from sandbox.hcx import HcxBackend
 from sandbox.hcx.ids import endpoint_id
 from sandbox.sandbox import Sandbox
+from tests.fixtures import merge
 
 BASE: dict[str, Any] = {
     "name": "hcx-unit",
@@ -53,16 +53,6 @@ BASE: dict[str, Any] = {
     "paired": True,
     "service_meshes": [{"name": "mesh-1"}],
 }
-
-
-def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def make_scenario(**overrides: Any) -> Scenario:
