@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,11 +24,11 @@ import pytest
 
 from runtime.clock import AcceleratedClock
 from sandbox import Sandbox
+from tests import fixtures
 from tests.engine import world
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 FACTOR = 300.0  # simulated seconds per wall second
 SLOW_ANSWER = 1.5  # wall seconds the start answer is held back
 KILLS = 2
@@ -60,48 +58,13 @@ class SlowStarts:
 
 
 def start_runtime(tmp_path: Path, sandbox: Sandbox) -> tuple[subprocess.Popen[str], str, list[str]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtime",
-            "start",
-            "--app",
-            "function_app:app",
-            "--state",
-            str(tmp_path / "state.sqlite"),
-            "--settings",
-            str(tmp_path / "local.settings.json"),
-            "--port",
-            "0",
-            "--workers",
-            "3",
-            "--clock-from",
-            f"{sandbox.arm_url}_sandbox/clock",
-            "--clock-ca",
-            sandbox.ca_path,
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    return fixtures.start_runtime(
+        *("--app", "function_app:app", "--state", str(tmp_path / "state.sqlite")),
+        *("--settings", str(tmp_path / "local.settings.json"), "--port", "0", "--workers", "3"),
+        *("--clock-from", f"{sandbox.arm_url}_sandbox/clock", "--clock-ca", sandbox.ca_path),
         env={k: v for k, v in os.environ.items() if not k.startswith(("AVS_", "HCX_"))},
+        drain=True,
     )
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        found = re.search(r"Listening on (http://\S+)", line)
-        if found:
-            reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
-            reader.start()
-            return process, found.group(1), lines
-    process.kill()
-    pytest.fail("the runtime did not start:\n" + "".join(lines)[-3000:])
 
 
 def test_killing_the_runtime_during_starts_never_starts_a_vm_twice(tmp_path: Path) -> None:

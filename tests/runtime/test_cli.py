@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +19,9 @@ from aiohttp import web
 from runtime import AcceleratedClock, ConfigError
 from runtime.settings import HostConfig, apply_settings, clock_from_flag, clock_from_url, load_local_settings
 from sandbox.core.tls import SandboxCA, server_ssl_context
+from tests import fixtures
+from tests.fixtures import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 FLAGS = [
     "--app",
     "--host",
@@ -59,39 +58,10 @@ def test_an_unknown_app_exits_2_with_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_start_prints_routes_and_durable_endpoints_and_stops_on_sigterm(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtime",
-            "start",
-            "--app",
-            "tests.apps.triggers_app:build_app",
-            "--state",
-            str(tmp_path / "s.sqlite"),
-            "--port",
-            "0",
-            "--clock",
-            "accelerated:60",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process, base, banner = fixtures.start_runtime(
+        *("--app", "tests.apps.triggers_app:build_app", "--state", str(tmp_path / "s.sqlite")),
+        *("--port", "0", "--clock", "accelerated:60"),
     )
-    assert process.stdout is not None
-    banner = []
-    base = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        banner.append(line)
-        found = re.search(r"Listening on (http://\S+)", line)
-        if found:
-            base = found.group(1)
-            break
     try:
         text = "".join(banner)
         assert base is not None, text

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests import fixtures
+
 WORKERS = 3
 INSTANCES = 12
 KILLS = 4
@@ -29,42 +28,12 @@ EXPECTED = [f"seq-{n}" for n in range(4)] + [f"fan-{n}" for n in range(4)]
 
 
 def start_runtime(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runtime",
-            "start",
-            "--app",
-            "tests.apps.crash_app:app",
-            "--state",
-            str(tmp_path / "state.sqlite"),
-            "--settings",
-            str(tmp_path / "local.settings.json"),
-            "--port",
-            "0",
-            "--workers",
-            str(WORKERS),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    process, base, _ = fixtures.start_runtime(
+        *("--app", "tests.apps.crash_app:app", "--state", str(tmp_path / "state.sqlite")),
+        *("--settings", str(tmp_path / "local.settings.json"), "--port", "0", "--workers", str(WORKERS)),
         env={k: v for k, v in os.environ.items() if k != "CRASH_JOURNAL"},
     )
-    assert process.stdout is not None
-    lines = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        found = re.search(r"Listening on (http://\S+)", line)
-        if found:
-            return process, found.group(1)
-    process.kill()
-    pytest.fail("the runtime did not start:\n" + "".join(lines)[-3000:])
+    return process, base
 
 
 def kill(process: subprocess.Popen[str]) -> None:
