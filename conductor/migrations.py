@@ -309,9 +309,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         """
         body = {"wave": wave, "network": network, "by": by or _user()}
         target = f"wave {wave}" if wave else f"the cutover of {network}" if network else "the migration"
-        with _client(endpoint, key) as client:
-            answer = client.action(migration, "approve", {k: v for k, v in body.items() if v})
-        _acted(err, answer, f"approved {target}")
+        _act(err, endpoint, key, migration, "approve", body, f"approved {target}")
 
     @app.command("cancel")
     def cancel(
@@ -327,9 +325,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
         if not yes and sys.stdin.isatty() and not typer.confirm(f"Cancel {target} of {migration}?"):
             raise typer.Exit(1)
         body = {"wave": wave, "vm": vm, "by": _user()}
-        with _client(endpoint, key) as client:
-            answer = client.action(migration, "cancel", {k: v for k, v in body.items() if v})
-        _acted(err, answer, f"cancelling {target}")
+        _act(err, endpoint, key, migration, "cancel", body, f"cancelling {target}")
 
     @app.command("retry")
     def retry(
@@ -341,9 +337,7 @@ def register(app: typer.Typer, out: Console, err: Console) -> None:
     ) -> None:
         """Give failed, blocked or skipped VMs a fresh set of attempts (seed checkpoints resume)."""
         body = {"wave": wave, "vm": vm, "by": _user()}
-        with _client(endpoint, key) as client:
-            answer = client.action(migration, "retry", {k: v for k, v in body.items() if v})
-        _acted(err, answer, "retry requested")
+        _act(err, endpoint, key, migration, "retry", body, "retry requested")
 
     @app.command("report")
     def report(
@@ -377,13 +371,25 @@ def _user() -> str:
         return "cli"
 
 
-def _acted(err: Console, answer: Answer, what: str) -> None:
-    body = answer.body
+def _act(
+    err: Console,
+    endpoint: str | None,
+    key: str | None,
+    migration: str,
+    action: str,
+    body: dict[str, str | None],
+    what: str,
+) -> None:
+    """Send one operator action (the body without its empty fields) and say what the app did."""
+    with _client(endpoint, key) as client:
+        answer: Answer = client.action(migration, action, {k: v for k, v in body.items() if v})
     extra = ""
-    if body.get("terminated"):
-        extra = f" (stopped {len(body['terminated'])} running step(s))"
+    if answer.body.get("terminated"):
+        extra = f" (stopped {len(answer.body['terminated'])} running step(s))"
     err.print(
-        f"[green]✓[/] {escape(str(body.get('id') or ''))}: {what}{extra}", highlight=False, soft_wrap=True
+        f"[green]✓[/] {escape(str(answer.body.get('id') or ''))}: {what}{extra}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
