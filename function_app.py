@@ -3,6 +3,7 @@ triggers (HTTP, queue, Event Grid). Logic lives in `shared/` (`shared.api`); thi
 to bindings. The HTTP API, queue and Event Grid contract is docs/api.md."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import azure.durable_functions as df
@@ -12,7 +13,7 @@ import activities
 import orchestrators
 from shared import api, openapi
 from shared.errors import PlanError
-from shared.intake import submission_from_text
+from shared.intake import Submission, submission_from_text
 from shared.telemetry import configure_telemetry
 
 configure_telemetry()  # Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else a no-op
@@ -57,31 +58,42 @@ def _caller(req: func.HttpRequest) -> str:
     return req.headers.get("x-ms-client-principal-name") or "http"
 
 
+async def _with_plan(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    handle: Callable[[df.DurableOrchestrationClient, Submission, api.Links], Awaitable[api.Reply]],
+) -> func.HttpResponse:
+    """Parse the plan in the request body and hand it to `handle`; a bad plan is the client's 4xx."""
+    try:
+        submission = submission_from_text(
+            req.get_body(), req.headers.get("content-type"), "http", _caller(req)
+        )
+    except PlanError as exc:
+        return _respond(api.plan_error(exc))
+    return _respond(await handle(client, submission, _links(req)))
+
+
+async def _operate(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, action: str
+) -> func.HttpResponse:
+    return _respond(
+        await api.operate(client, req.route_params["id"], action, req.get_body(), _links(req), _caller(req))
+    )
+
+
 # --- HTTP --------------------------------------------------------------------------------------------
 
 
 @app.route(route="migrations", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def submit_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    try:
-        submission = submission_from_text(
-            req.get_body(), req.headers.get("content-type"), "http", _caller(req)
-        )
-    except PlanError as exc:
-        return _respond(api.plan_error(exc))
-    return _respond(await api.submit(client, submission, _links(req)))
+    return await _with_plan(req, client, api.submit)
 
 
 @app.route(route="migrations/validate", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def validate_plan(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    try:
-        submission = submission_from_text(
-            req.get_body(), req.headers.get("content-type"), "http", _caller(req)
-        )
-    except PlanError as exc:
-        return _respond(api.plan_error(exc))
-    return _respond(await api.validate(client, submission, _links(req)))
+    return await _with_plan(req, client, api.validate)
 
 
 @app.route(route="validations/{instance}", methods=["GET"])
@@ -117,19 +129,13 @@ async def cancel_migration(req: func.HttpRequest, client: df.DurableOrchestratio
 async def approve_migration(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    reply = await api.operate(
-        client, req.route_params["id"], "approve", req.get_body(), _links(req), _caller(req)
-    )
-    return _respond(reply)
+    return await _operate(req, client, "approve")
 
 
 @app.route(route="migrations/{id}/retry", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def retry_migration(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    reply = await api.operate(
-        client, req.route_params["id"], "retry", req.get_body(), _links(req), _caller(req)
-    )
-    return _respond(reply)
+    return await _operate(req, client, "retry")
 
 
 @app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
