@@ -133,12 +133,30 @@ _BAD_ACTION = Answer(
     "Not a plan id; a body that is not a JSON object, has a field the action does not take or a blank "
     "name; or a wave or network the plan lacks.",
 )
-_ACTION_MEDIA = ("application/json",)
+_NOT_RUNNING = Answer(409, "The migration is not running.")
 _VALIDATED = Answer(
     200, "The validation ended: its findings and the fixes a real run would make.", ValidationResultBody
 )
 _VALIDATING = Answer(202, "The validation still runs: poll Location.", ValidationPendingBody, polling=True)
 _VALIDATION_FAILED = Answer(500, "The validation itself failed (not the plan: see the app's logs).")
+
+
+def _action(
+    action: str, summary: str, description: str, accepted: Answer, body: type[BaseModel]
+) -> Operation:
+    """POST migrations/{id}/<action>: an operator's action on a running migration, optional JSON body."""
+    return Operation(
+        "POST",
+        f"migrations/{{id}}/{action}",
+        f"{action}_migration",
+        summary,
+        description,
+        (accepted, _BAD_ACTION, _NO_MIGRATION, _NOT_RUNNING),
+        params=(_ID,),
+        body=body,
+        body_required=False,
+    )
+
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -232,61 +250,31 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
         params=(_ID,),
     ),
-    Operation(
-        "POST",
-        "migrations/{id}/cancel",
-        "cancel_migration",
+    _action(
+        "cancel",
         "Cancel a running migration, one wave or one VM",
         "Raises `cancel` on the migration and on the wave or cutover that runs (the preparation is "
         "terminated). Migrations already switching over end as they end. Body (optional): "
         '`{"wave"}` or `{"vm"}`; without one the whole migration ends `cancelled`.',
-        (
-            Answer(202, "Cancelling: poll Location.", CancelAcceptedBody, polling=True),
-            _BAD_ACTION,
-            _NO_MIGRATION,
-            Answer(409, "The migration is not running."),
-        ),
-        params=(_ID,),
-        body=CancelBody,
-        body_media=_ACTION_MEDIA,
-        body_required=False,
+        Answer(202, "Cancelling: poll Location.", CancelAcceptedBody, polling=True),
+        CancelBody,
     ),
-    Operation(
-        "POST",
-        "migrations/{id}/approve",
-        "approve_migration",
+    _action(
+        "approve",
         "Approve switchovers (the migration, one wave) or one network's cutover",
         'Releases switchovers held for approval (docs/engine.md). Body (optional): `{"wave"}`, '
         '`{"network"}`, `{"by"}`; without a target it approves the whole migration, waves '
         "started later included.",
-        (
-            Answer(202, "Approved: poll Location.", ActionAcceptedBody, polling=True),
-            _BAD_ACTION,
-            _NO_MIGRATION,
-            Answer(409, "The migration is not running."),
-        ),
-        params=(_ID,),
-        body=ApproveBody,
-        body_media=_ACTION_MEDIA,
-        body_required=False,
+        Answer(202, "Approved: poll Location.", ActionAcceptedBody, polling=True),
+        ApproveBody,
     ),
-    Operation(
-        "POST",
-        "migrations/{id}/retry",
-        "retry_migration",
+    _action(
+        "retry",
         "Retry the failed VMs",
         "Gives failed, blocked and skipped VMs a fresh set of attempts: the running wave at once, a "
         'halted wave runs again, an earlier wave once more. Body (optional): `{"wave"}`, `{"vm"}`.',
-        (
-            Answer(202, "Retrying: poll Location.", ActionAcceptedBody, polling=True),
-            _BAD_ACTION,
-            _NO_MIGRATION,
-            Answer(409, "The migration is not running."),
-        ),
-        params=(_ID,),
-        body=RetryBody,
-        body_media=_ACTION_MEDIA,
-        body_required=False,
+        Answer(202, "Retrying: poll Location.", ActionAcceptedBody, polling=True),
+        RetryBody,
     ),
     Operation(
         "GET",
