@@ -33,8 +33,6 @@ from shared.planner import InventoryVm
 
 __all__ = ["RvtoolsInventory", "read_rvtools"]
 
-Row = dict[str, Any]
-
 # Canonical field -> accepted spellings. The first spelling is the one error messages show.
 VINFO = {
     "vm": ("VM", "vInfoVMName", "VM Name"),

@@ -31,7 +31,7 @@ from azure.durable_functions.models.DurableOrchestrationContext import DurableOr
 from azure.durable_functions.models.Task import AtomicTask, TaskBase, TimerTask
 from azure.durable_functions.orchestrator import Orchestrator
 
-from runtime.history import format_timestamp, parse_timestamp
+from runtime.history import parse_timestamp
 
 __all__ = [
     "ACTIVITY",
@@ -260,8 +260,3 @@ def run_episode(handler: Callable[..., Any], context_json: str) -> EpisodeResult
     for item in result.scheduled:
         item.task = None  # the SDK objects die with the replay; results are plain data
     return result
-
-
-def fire_at_text(moment: datetime) -> str:
-    """How a timer's due time is written into `TimerCreated.FireAt`."""
-    return format_timestamp(moment)

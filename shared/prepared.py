@@ -191,9 +191,6 @@ class PreparedContext(_Prepared):
     def extension(self, source_network: str) -> ExtensionRef | None:
         return next((e for e in self.extensions if e.source_network == source_network), None)
 
-    def vm_count(self) -> int:
-        return sum(len(w.vms) for w in self.waves)
-
     def migration_spec(
         self, plan: MigrationPlan, wave: str | int, vm: str, *, service_mesh_id: str | None = None
     ) -> MigrationSpec:

@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HcxBackend"]
 
-# Services that need the Enterprise edition of the add-on (the contract: RAV and MON).
-ENTERPRISE_ONLY = ("RAV", "MON")
-
 
 class HcxBackend(MigrationsMixin, ExtensionsMixin, SessionsMixin):
     """All HCX state for one manager; implements `sandbox.core.world.HcxView`."""

@@ -115,10 +115,6 @@ class FlowNetwork:
     def rate(self, flow: str) -> float:
         return self._groups[self._flows[flow].group].rate
 
-    def group_flows(self, group: str) -> int:
-        g = self._groups.get(group)
-        return g.members if g else 0
-
     def advance(self, seconds: float) -> None:
         if seconds <= 0:
             return

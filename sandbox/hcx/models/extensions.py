@@ -190,9 +190,6 @@ class ExtensionsMixin(InventoryMixin, MeshMixin):
         ext.job_id = job.job_id
         return job
 
-    def job_of(self, ext: Extension) -> Job:
-        return self.jobs[ext.job_id]
-
     # -- the checks and the job -------------------------------------------------------------------------
 
     def _extend(self, body: dict[str, Any], username: str) -> Extension:
