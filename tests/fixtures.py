@@ -2,11 +2,13 @@
 
 * `merge`: deep-merge overrides into a base scenario or plan.
 * `start_runtime`: `python -m runtime start …` in a subprocess, up to its "Listening on" line.
+* `assert_surface`: a module's `__all__` lists names it has, each once.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import re
 import subprocess
 import sys
@@ -65,3 +67,14 @@ def start_runtime(
             return process, found.group(1), lines
     process.kill()
     pytest.fail("the runtime did not start:\n" + "".join(lines)[-3000:])
+
+
+def assert_surface(name: str) -> None:
+    """Module `name` lists its public surface in `__all__`: not empty, no name twice, each one there."""
+    module = importlib.import_module(name)
+    exported = module.__all__
+    assert exported, f"{name} has an empty __all__"
+    missing = [n for n in exported if not hasattr(module, n)]
+    assert missing == [], f"{name}.__all__ names what it lacks: {missing}"
+    assert [n for n in exported if getattr(module, n) is None] == [], f"{name}.__all__ names a None"
+    assert len(set(exported)) == len(exported), f"{name}.__all__ names something twice"

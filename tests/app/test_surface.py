@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from sandbox import Sandbox
 from shared.plan import parse_plan
 from shared.tls import normalise_fingerprint
 from tests.app.conftest import PLAN_FOR, plan, scenario
+from tests.fixtures import assert_surface
 
 MODULES = [
     "shared.api",
@@ -29,10 +28,7 @@ MODULES = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_all_lists_only_names_that_exist(name: str) -> None:
-    module = importlib.import_module(name)
-    assert module.__all__
-    assert [n for n in module.__all__ if not hasattr(module, n)] == []
-    assert len(set(module.__all__)) == len(module.__all__)
+    assert_surface(name)
 
 
 def test_the_function_app_serves_every_trigger_of_the_api() -> None:

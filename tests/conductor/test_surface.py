@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 
 import pytest
 
 import conductor
+from tests.fixtures import assert_surface
 
 MODULES = sorted(
     f"conductor.{m.name}" for m in pkgutil.iter_modules(conductor.__path__) if m.name != "__main__"
@@ -22,10 +22,7 @@ def test_every_module_is_checked() -> None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_all_lists_only_names_that_exist(name: str) -> None:
-    module = importlib.import_module(name)
-    assert module.__all__, f"{name} has an empty __all__"
-    assert [n for n in module.__all__ if not hasattr(module, n)] == []
-    assert len(set(module.__all__)) == len(module.__all__)
+    assert_surface(name)
 
 
 def test_the_package_itself_imports_nothing_heavy() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
+
+from tests.fixtures import assert_surface
 
 MODULES = [
     "shared.engine",
@@ -30,11 +30,7 @@ MODULES = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_all_lists_only_names_that_exist(name: str) -> None:
-    module = importlib.import_module(name)
-    assert module.__all__, f"{name} has an empty __all__"
-    missing = [n for n in module.__all__ if not hasattr(module, n)]
-    assert missing == []
-    assert len(set(module.__all__)) == len(module.__all__)
+    assert_surface(name)
 
 
 def test_engine_errors_form_one_tree_under_shared_error() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures import assert_surface
 
 MODULES = [
     "sandbox",
@@ -31,12 +32,7 @@ MODULES = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_every_name_in_all_exists_once(name: str) -> None:
-    module = importlib.import_module(name)
-    exported = module.__all__
-    assert exported, name
-    for item in exported:
-        assert getattr(module, item) is not None, f"{name}.{item}"
-    assert len(set(exported)) == len(exported)
+    assert_surface(name)
 
 
 def test_the_public_classes_of_a_module_are_exported() -> None:
