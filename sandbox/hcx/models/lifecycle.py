@@ -201,14 +201,8 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
         self.peaks[name] = max(self.peaks[name], value)
         self.world.stats.peak(f"{self.source_name}:{name}", value)
 
-    def _release(self, m: Migration) -> None:
-        """Give back everything a migration holds; called once, when it reaches a terminal state."""
-        if m.holds_slot:
-            m.holds_slot = False
-            self._active_total -= 1
-            self._active_mesh[m.mesh.mesh_id] -= 1
-        if m.appliance is not None:
-            self._ix_load[m.appliance.appliance_id] -= 1
+    def _stop_work(self, m: Migration) -> None:
+        """Cancel the migration's timers and stop its transfer, counting what had moved."""
         for timer in m.timers.values():
             self.timeline.cancel(timer)
         m.timers.clear()
@@ -218,6 +212,16 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
             if m.flow_kind == "base":
                 m.base_done += moved
             m.flow = None
+
+    def _release(self, m: Migration) -> None:
+        """Give back everything a migration holds; called once, when it reaches a terminal state."""
+        if m.holds_slot:
+            m.holds_slot = False
+            self._active_total -= 1
+            self._active_mesh[m.mesh.mesh_id] -= 1
+        if m.appliance is not None:
+            self._ix_load[m.appliance.appliance_id] -= 1
+        self._stop_work(m)
         m.datastore.reserved_gb -= m.vm.spec.disk_gb
         if self._vmotion is m:
             self._vmotion = None
@@ -450,15 +454,7 @@ class LifecycleMixin(InventoryMixin, MeshMixin):
     def _cancel(self, m: Migration, keep_seed: bool) -> None:
         if m.source_powered_off:
             m.vm.power_state, m.source_powered_off = "on", False
-        for timer in m.timers.values():
-            self.timeline.cancel(timer)
-        m.timers.clear()
-        if m.flow is not None:
-            moved = self.timeline.stop_transfer(m.flow)
-            m.done += moved
-            if m.flow_kind == "base":
-                m.base_done += moved
-            m.flow = None
+        self._stop_work(m)
         self._set(m, CANCELLING, "Cancel in progress")
 
         def cancelled(m: Migration) -> None:
