@@ -9,6 +9,7 @@ are reused by later sandboxes.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -72,16 +73,11 @@ class Stack:
         return f"{self.runtime.base_url}/api"
 
     def post(self, path: str, body: Any, content_type: str = "application/json") -> httpx.Response:
-        content = (
-            body
-            if isinstance(body, str | bytes)
-            else yaml.safe_dump(body)
-            if "yaml" in content_type
-            else None
-        )
-        if content is None:
-            import json
-
+        if isinstance(body, str | bytes):
+            content = body
+        elif "yaml" in content_type:
+            content = yaml.safe_dump(body)
+        else:
             content = json.dumps(body, default=str)
         return httpx.post(
             f"{self.api}/{path}", content=content, headers={"Content-Type": content_type}, timeout=60
@@ -199,8 +195,6 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 def logged_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     """The CloudEvents the app logged (no topic configured), in order."""
-    import json
-
     return [
         json.loads(r.getMessage().removeprefix("event "))
         for r in caplog.records
