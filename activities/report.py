@@ -14,7 +14,7 @@ writes `report.json`, `report.md` and `report.html` under the migration's id:
 It returns `{"locations": [...], "totals": {...}}`. Writing is idempotent (same names, overwritten),
 so a re-run after a crash writes the same report again. Reports hold names, sizes, times and HCX's
 messages, never secrets. azure-storage-blob is the SDK Microsoft ships for Blob Storage; nothing here
-is hand-written HTTP. This module depends on azure-storage-blob, azure-identity and `shared`.
+is hand-written HTTP. This module depends on azure-storage-blob and `shared` (`shared.identity` signs in).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.engine import build_report
 from shared.errors import SettingsError
 from shared.findings import Finding
+from shared.identity import app_credential
 from shared.plan import MigrationPlan
 from shared.prepared import PreparedContext
 from shared.report import MigrationReport, render_html, render_json, render_markdown
@@ -95,14 +96,6 @@ def report_target(environ: Mapping[str, str] | None = None) -> ReportTarget:
     return ReportTarget(directory=Path(env.get("REPORT_DIR", "").strip() or DEFAULT_DIR))
 
 
-def _credential(environ: Mapping[str, str]) -> Any:
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
-    if environ.get("IDENTITY_ENDPOINT"):
-        return ManagedIdentityCredential(client_id=environ.get("AZURE_CLIENT_ID") or None)
-    return DefaultAzureCredential()
-
-
 def _to_container(
     url: str, prefix: str, files: dict[str, tuple[str, str]], credential: Any, ca_bundle: str | None
 ) -> list[str]:
@@ -148,7 +141,7 @@ def publish(report: MigrationReport, target: ReportTarget, credential: Any = Non
     """Write the report's three files where `target` says; their locations (URLs or paths)."""
     files = render(report)
     if target.container_url:
-        credential = credential or _credential(os.environ)
+        credential = credential or app_credential(os.environ)
         return _to_container(target.container_url, report.plan_id, files, credential, target.ca_bundle)
     return _to_directory(target.directory, report.plan_id, files)
 

@@ -18,7 +18,7 @@ activity sends the same event again and a subscriber can drop the duplicate by i
 A destination that fails is logged (by name, never by URL) and reported in the result; delivery never
 fails the migration. Events carry names, states and findings — never credentials. `EVENTS_CA_BUNDLE`
 adds a CA for topics and webhooks (e.g. a TLS-inspecting proxy). This module depends on
-azure-eventgrid, azure-identity, the standard library's urllib and `shared.tls`/`shared.findings`.
+azure-eventgrid, the standard library's urllib and `shared.tls`/`shared.findings`/`shared.identity`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.findings import Finding
+from shared.identity import app_credential
 
 __all__ = [
     "SOURCE",
@@ -159,14 +160,6 @@ class Delivery:
         return {"sent": self.sent, "failed": self.failed, "logged": self.logged}
 
 
-def _credential(environ: Mapping[str, str]) -> Any:
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
-    if environ.get("IDENTITY_ENDPOINT"):
-        return ManagedIdentityCredential(client_id=environ.get("AZURE_CLIENT_ID") or None)
-    return DefaultAzureCredential()
-
-
 def _ca_bundle(environ: Mapping[str, str]) -> str | None:
     return environ.get("EVENTS_CA_BUNDLE", "").strip() or None
 
@@ -225,7 +218,7 @@ def deliver(
     for endpoint in dict.fromkeys(topics):
         name = "topic:" + (endpoint.split("/")[2] if "//" in endpoint else endpoint)
         try:
-            _send_to_topic(endpoint, events, credential or _credential(env), ca)
+            _send_to_topic(endpoint, events, credential or app_credential(env), ca)
         except Exception as exc:  # a notification never stops a migration
             log.warning("could not send %d event(s) to %s: %s", len(events), name, type(exc).__name__)
             result.failed.append(name)

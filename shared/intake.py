@@ -20,7 +20,7 @@ the app's managed identity (`AZURE_CLIENT_ID`) or, off Azure, `DefaultAzureCrede
 the plans container (`PLANS_CONTAINER`, default `plans`) are read, so an event cannot make the app
 fetch an arbitrary URL.
 
-This module depends on pydantic, azure-storage-blob/azure-identity (blob reads only) and `shared.plan`.
+This module depends on pydantic, azure-storage-blob/`shared.identity` (blob reads only) and `shared.plan`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from shared.errors import PlanError
+from shared.identity import app_credential
 from shared.plan import MAX_PLAN_BYTES, MigrationPlan, load_plan, parse_plan
 
 __all__ = [
@@ -277,11 +278,7 @@ def blob_credential(url: str, environ: Mapping[str, str] | None = None) -> tuple
         service_url = BlobServiceClient.from_connection_string(connection).url.rstrip("/").lower()
         if url.lower().startswith(service_url + "/"):
             return "connection", connection
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
-    if env.get("IDENTITY_ENDPOINT"):
-        return "identity", ManagedIdentityCredential(client_id=env.get("AZURE_CLIENT_ID") or None)
-    return "identity", DefaultAzureCredential()
+    return "identity", app_credential(env)
 
 
 def read_plan_blob(url: str, environ: Mapping[str, str] | None = None) -> tuple[bytes, str | None]:

@@ -26,6 +26,7 @@ MODULES = [
     "shared.hcx.models",
     "shared.hcx.migrations",
     "shared.hcx.errors",
+    "shared.identity",
 ]
 
 
