@@ -110,16 +110,18 @@ class Migration:
     def terminal(self) -> bool:
         return self.state in TERMINAL_STATES
 
+    def _progress(self, moving: float) -> tuple[float, int]:
+        """(bytes transferred, percent complete): 100 only once complete, never past 99 before."""
+        transferred = min(self.total, self.done + moving)
+        if self.state == COMPLETE:
+            return transferred, 100
+        return transferred, min(99, int(100 * transferred / self.total) if self.total else 0)
+
     def to_wire(self, core: Core, moving: float) -> dict[str, Any]:
         """The v2 (`compat: 2.1`) query item; `moving` is the bytes the running flow has moved."""
         req = self.request
         m_type, t_type, s_type = WIRE_TYPES[self.kind]
-        transferred = min(self.total, self.done + moving)
-        percent = (
-            100
-            if self.state == COMPLETE
-            else min(99, int(100 * transferred / self.total) if self.total else 0)
-        )
+        transferred, percent = self._progress(moving)
         failed = self.state in (TRANSFER_FAILED, FAILED)
         ms = core.epoch_ms
 
@@ -222,12 +224,7 @@ class Migration:
 
     def to_wire_v1(self, core: Core, moving: float) -> dict[str, Any]:
         """The legacy (nls 1.0) row: `migrationInfo` + `jobInfo` (hcx-api.md §7.7)."""
-        transferred = min(self.total, self.done + moving)
-        percent = (
-            100
-            if self.state == COMPLETE
-            else min(99, int(100 * transferred / self.total) if self.total else 0)
-        )
+        transferred, percent = self._progress(moving)
         return {
             "migrationId": self.migration_id,
             "migrationInfo": {
