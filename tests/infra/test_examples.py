@@ -16,6 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from shared.events import TYPES
 from shared.status import DONE_PHASES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,21 +26,8 @@ EVENTS = REPO / "examples" / "eventgrid" / "events-to-logicapp.json"
 SAMPLE_EVENTS = REPO / "examples" / "eventgrid" / "sample-events.json"
 TEMPLATES = [SUBMIT, EVENTS]
 
-# The events the app emits (issue 5 and the infra brief): CloudEvents with this type prefix.
-EVENT_TYPES = {
-    f"HcxConductor.{name}"
-    for name in (
-        "MigrationPhaseChanged",
-        "FindingRaised",
-        "WaveStarted",
-        "WaveCompleted",
-        "VmMigrated",
-        "VmFailed",
-        "ApprovalNeeded",
-        "MigrationCompleted",
-        "MigrationFailed",
-    )
-}
+# The events the app really emits: the samples and the subscription must follow shared.events.
+EVENT_TYPES = set(TYPES)
 SUBJECT = re.compile(r"^migrations/[^/]+(/waves/[^/]+(/vms/[^/]+)?)?$")
 
 
